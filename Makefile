@@ -1,0 +1,80 @@
+# Atoms services: every developer entry point. `make help` lists them.
+SHELL := /usr/bin/env bash -o pipefail
+.SHELLFLAGS := -ec
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+AUTH_HOST ?= 127.0.0.1
+AUTH_PORT ?= 50051
+EMULATOR_PORT ?= 8100
+# Development-only defaults for `make run-auth`: trust the local AuthKit emulator.
+DEV_EMULATOR_URL ?= http://127.0.0.1:$(EMULATOR_PORT)
+DEV_CLIENT_ID ?= client_atoms_dev
+
+##@ General
+
+.PHONY: help
+help: ## Show targets
+	@awk 'BEGIN{FS=":.*##"} /^[a-zA-Z0-9_-]+:.*##/{printf "  %-16s %s\n",$$1,$$2} /^##@/{printf "\n%s\n",substr($$0,5)}' $(MAKEFILE_LIST)
+
+##@ Build
+
+.PHONY: install
+install: $(VENV)/.installed ## Create the venv and install the project with dev tools (no-op when up to date)
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+.PHONY: protos
+protos: $(VENV)/.installed ## Generate Python stubs (gen/python) and loadtest/atoms.protoset from protos/
+	$(BIN)/python scripts/generate_protos.py
+
+.PHONY: protoset
+protoset: protos ## Write loadtest/atoms.protoset (all services, imports included) for ghz
+
+##@ Quality
+
+.PHONY: lint
+lint: $(VENV)/.installed ## ruff check and format check
+	$(BIN)/ruff check services scripts tests
+	$(BIN)/ruff format --check services scripts tests
+
+.PHONY: fmt
+fmt: $(VENV)/.installed ## Apply ruff fixes and formatting
+	$(BIN)/ruff check --fix services scripts tests
+	$(BIN)/ruff format services scripts tests
+
+.PHONY: test
+test: $(VENV)/.installed ## Run the whole test suite (lint included)
+	$(MAKE) --no-print-directory lint
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+.PHONY: bench-validate
+bench-validate: $(VENV)/.installed ## Time warm and cold ValidateToken calls (a first, simple benchmark)
+	$(BIN)/python scripts/bench_validate_token.py
+
+##@ Run
+
+.PHONY: run-emulator
+run-emulator: $(VENV)/.installed ## Run the local AuthKit emulator on EMULATOR_PORT
+	$(BIN)/atoms dev authkit --port $(EMULATOR_PORT)
+
+.PHONY: run-auth
+run-auth: $(VENV)/.installed ## Run the AuthKit emulator and the auth service on embedded dev defaults
+	$(BIN)/atoms dev authkit --port $(EMULATOR_PORT) & emulator=$$!; \
+	trap 'kill $$emulator 2>/dev/null || true' EXIT; \
+	WORKOS_CLIENT_ID=$${WORKOS_CLIENT_ID:-$(DEV_CLIENT_ID)} \
+	WORKOS_API_BASE_URL=$${WORKOS_API_BASE_URL:-$(DEV_EMULATOR_URL)/} \
+	ATOMS_INTERNAL_TOKEN=$${ATOMS_INTERNAL_TOKEN:-$$($(BIN)/atoms dev internal-token)} \
+	$(BIN)/atoms auth serve --host $(AUTH_HOST) --port $(AUTH_PORT)
+
+.PHONY: clean
+clean: ## Remove the venv, caches and local data under var/
+	rm -rf $(VENV) var .pytest_cache .ruff_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

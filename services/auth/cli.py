@@ -1,0 +1,55 @@
+"""`atoms auth serve`: load settings, configure logging, run the auth service. Nothing else."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from typing import Any
+
+import uvloop
+
+from services.atoms_grpc.log_format import configure_logging
+from services.auth.server import serve
+from services.auth.settings import SettingsError, load_auth_settings
+
+
+def register(commands: Any) -> None:
+    """Add `atoms auth serve` to the umbrella parser."""
+    auth = commands.add_parser("auth", help="the central auth service")
+    auth_commands = auth.add_subparsers(dest="auth_command", required=True, metavar="COMMAND")
+    serve_parser = auth_commands.add_parser(
+        "serve",
+        help="run the auth service",
+        description="Run atoms.auth.v1.AuthService. Configuration comes from the environment "
+        "(WORKOS_CLIENT_ID, WORKOS_API_BASE_URL, AUTHKIT_DOMAIN, ATOMS_INTERNAL_TOKEN, "
+        "ATOMS_INTERNAL_TOKENS_FILE, ATOMS_AUTH_CONFIG); flags override it.",
+    )
+    serve_parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve_parser.add_argument("--port", type=int, help="gRPC port (default 50051; 0 picks a free port)")
+    serve_parser.add_argument("--metrics-host", help="address of the /metrics endpoint (default 127.0.0.1)")
+    serve_parser.add_argument("--metrics-port", type=int, help="Prometheus /metrics port (default 9464)")
+    serve_parser.add_argument("--no-metrics", action="store_true", help="do not serve /metrics")
+    serve_parser.add_argument("--log-level", help="DEBUG, INFO, WARNING or ERROR (default INFO)")
+    serve_parser.set_defaults(handler=run_serve)
+
+
+def run_serve(options: argparse.Namespace) -> int:
+    """Validate the settings, then serve until SIGINT/SIGTERM; exit 2 on a configuration error."""
+    overrides = {
+        "host": options.host,
+        "port": options.port,
+        "metrics_host": options.metrics_host,
+        "metrics_port": options.metrics_port,
+        "log_level": options.log_level,
+    }
+    try:
+        settings = load_auth_settings(overrides=overrides)
+    except SettingsError as err:
+        print(f"atoms auth serve: configuration error: {err}", file=sys.stderr)
+        return 2
+    if options.no_metrics:
+        settings = dataclasses.replace(settings, metrics_port=None)
+    configure_logging(service="auth", level=settings.log_level)
+    uvloop.run(serve(settings))
+    return 0

@@ -1,0 +1,28 @@
+"""AuthServicer: `atoms.auth.v1.AuthService` on the wire; proto <-> domain translation only."""
+
+from __future__ import annotations
+
+import asyncio
+
+import grpc
+
+from atoms.auth.v1 import auth_pb2, auth_pb2_grpc
+from services.auth.token_validator import TokenValidator, ValidationRequest
+
+
+class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
+    """Answers ValidateToken with the principal, or raises the AuthError (mapped by the kit)."""
+
+    def __init__(self, *, validator: TokenValidator) -> None:
+        self._validator = validator
+
+    async def ValidateToken(
+        self, request: auth_pb2.ValidateTokenRequest, context: grpc.aio.ServicerContext
+    ) -> auth_pb2.ValidateTokenResponse:
+        """Validate the token within the caller's deadline."""
+        validation = ValidationRequest(
+            token=request.token, required_scopes=tuple(request.required_scopes), audience=request.audience
+        )
+        async with asyncio.timeout(context.time_remaining()):
+            principal = await self._validator.validate(validation)
+        return auth_pb2.ValidateTokenResponse(principal=principal.to_proto())

@@ -1,0 +1,94 @@
+"""Shared fixtures: loopback servers, keys, token factories, and the log hygiene check."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import replace
+from typing import Any
+
+import grpc
+import pytest
+
+from services.atoms_grpc.log_format import JsonLogFormatter
+from tests.support.token_factory import ISSUED_TOKENS
+
+
+class _CollectingHandler(logging.Handler):
+    """Keeps every formatted log line of the session."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.lines: list[str] = []
+        self.setFormatter(JsonLogFormatter(service="tests"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.lines.append(self.format(record))
+        except Exception:  # a broken record must not hide the others
+            self.lines.append(record.getMessage())
+
+
+_LOG_LINES = _CollectingHandler()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _capture_all_logs() -> Iterator[_CollectingHandler]:
+    root = logging.getLogger()
+    previous_level = root.level
+    root.addHandler(_LOG_LINES)
+    root.setLevel(logging.DEBUG)
+    yield _LOG_LINES
+    root.removeHandler(_LOG_LINES)
+    root.setLevel(previous_level)
+
+
+@pytest.fixture(autouse=True)
+def _no_token_in_logs() -> Iterator[None]:
+    """Fail the test whose log lines contain any token minted or configured in the suite."""
+    start = len(_LOG_LINES.lines)
+    yield
+    new_lines = _LOG_LINES.lines[start:]
+    leaked = [line for line in new_lines for token in ISSUED_TOKENS if token and token in line]
+    assert not leaked, f"a token appeared in {len(leaked)} log line(s), e.g. {leaked[0][:200]}"
+
+
+def log_lines() -> list[str]:
+    """Every log line captured so far in the session (JSON)."""
+    return list(_LOG_LINES.lines)
+
+
+@pytest.fixture
+async def auth_stub_factory() -> AsyncIterator[Callable[[int], Any]]:
+    """Open real gRPC channels to a local port; all are closed after the test."""
+    from atoms.auth.v1 import auth_pb2_grpc
+
+    channels: list[grpc.aio.Channel] = []
+
+    def open_stub(port: int) -> auth_pb2_grpc.AuthServiceStub:
+        channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+        channels.append(channel)
+        return auth_pb2_grpc.AuthServiceStub(channel)
+
+    yield open_stub
+    for channel in channels:
+        await channel.close()
+
+
+@pytest.fixture
+async def start_auth_server() -> AsyncIterator[Callable[..., Any]]:
+    """Start AuthServer instances on 127.0.0.1:0 (no metrics port unless asked); stop them after."""
+    from services.auth.server import AuthServer
+
+    servers: list[AuthServer] = []
+
+    async def start(settings: Any, **kwargs: Any) -> AuthServer:
+        settings = replace(settings, host="127.0.0.1", port=0, **kwargs)
+        server = AuthServer(settings)
+        await server.start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in reversed(servers):
+        await server.stop()
