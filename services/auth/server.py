@@ -86,6 +86,7 @@ class AuthServer:
         self._maintenance: asyncio.Task[None] | None = None
         self.port: int | None = None
         self.metrics_port: int | None = None
+        self._stopped = False
 
     async def start(self) -> int:
         """Listen, start warming the key caches in the background, and return the gRPC port."""
@@ -106,7 +107,13 @@ class AuthServer:
         return all(cache.is_ready for cache in self.key_caches.values())
 
     async def stop(self) -> None:
-        """Go NOT_SERVING, finish in-flight RPCs within the grace period, then release everything."""
+        """Go NOT_SERVING, finish in-flight RPCs within the grace period, then release everything.
+
+        Calling it again does nothing.
+        """
+        if self._stopped:
+            return
+        self._stopped = True
         if self._maintenance is not None:
             self._maintenance.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -164,7 +164,9 @@ async def test_token_with_non_numeric_exp_is_rejected(setup: Setup) -> None:
         pytest.param("iat", 120, False, id="iat 2min ahead is outside the leeway"),
     ],
 )
-async def test_future_nbf_and_iat_respect_the_leeway(setup: Setup, claim: str, offset_s: int, accepted: bool) -> None:
+async def test_future_nbf_and_iat_respect_the_leeway(
+    setup: Setup, claim: str, offset_s: int, accepted: bool
+) -> None:
     token = mint(setup.key, issuer=setup.issuer, **{claim: int(time.time()) + offset_s})
     if accepted:
         assert (await validate(setup.stub, token)).subject == "user_01TEST"
@@ -180,8 +182,12 @@ async def test_wrong_issuer_is_untrusted(setup: Setup) -> None:
 
 
 @pytest.mark.parametrize(
-    "suffix", [pytest.param("evil", id="appended text"), pytest.param(".evil.example", id="appended domain"),
-               pytest.param("/", id="trailing slash")]
+    "suffix",
+    [
+        pytest.param("evil", id="appended text"),
+        pytest.param(".evil.example", id="appended domain"),
+        pytest.param("/", id="trailing slash"),
+    ],
 )
 async def test_issuer_that_only_starts_with_a_trusted_one_is_untrusted(setup: Setup, suffix: str) -> None:
     token = mint(setup.key, issuer=setup.issuer + suffix)
@@ -243,7 +249,9 @@ async def test_token_signed_by_another_key_under_a_known_kid_is_rejected(setup: 
         pytest.param("a!b.c$d.e%f", id="not base64url"),
         pytest.param(f"{_b64(b'not json')}.{_b64(b'{}')}.sig", id="header not JSON"),
         pytest.param(f"{_b64(b'[1]')}.{_b64(b'{}')}.sig", id="header not an object"),
-        pytest.param(f"{_b64(json.dumps({'alg': 'RS256'}).encode())}.{_b64(b'nope')}.sig", id="payload not JSON"),
+        pytest.param(
+            f"{_b64(json.dumps({'alg': 'RS256'}).encode())}.{_b64(b'nope')}.sig", id="payload not JSON"
+        ),
     ],
 )
 async def test_malformed_tokens_are_rejected(setup: Setup, token: str) -> None:
@@ -321,7 +329,9 @@ async def test_missing_kid_is_rejected_when_the_issuer_publishes_several_keys(se
 
 
 async def test_internal_token_is_accepted_as_its_service(setup: Setup) -> None:
-    principal = await validate(setup.stub, INTERNAL_TOKEN, required_scopes=("tokens:validate",), audience=AUDIENCE)
+    principal = await validate(
+        setup.stub, INTERNAL_TOKEN, required_scopes=("tokens:validate",), audience=AUDIENCE
+    )
     assert principal.kind == auth_pb2.PRINCIPAL_KIND_INTERNAL
     assert (principal.subject, principal.service_name) == ("service:agent", "agent")
     assert not principal.HasField("expires_at")
@@ -334,7 +344,9 @@ async def test_second_internal_token_is_accepted_during_rotation(setup: Setup) -
 @pytest.mark.parametrize(
     "token",
     [
-        pytest.param(INTERNAL_TOKEN[:-1] + ("A" if INTERNAL_TOKEN[-1] != "A" else "B"), id="last character wrong"),
+        pytest.param(
+            INTERNAL_TOKEN[:-1] + ("A" if INTERNAL_TOKEN[-1] != "A" else "B"), id="last character wrong"
+        ),
         pytest.param(INTERNAL_TOKEN[:20], id="a prefix of the token"),
         pytest.param(INTERNAL_TOKEN + "x", id="the token plus one character"),
     ],
@@ -345,8 +357,14 @@ async def test_wrong_internal_tokens_are_rejected(setup: Setup, token: str) -> N
     assert (result.code, result.reason) == (grpc.StatusCode.UNAUTHENTICATED, "MALFORMED_TOKEN")
 
 
-@pytest.mark.parametrize("token", [pytest.param("", id="empty"), pytest.param("Bearer ", id="bearer only"),
-                                   pytest.param("   ", id="white space")])
+@pytest.mark.parametrize(
+    "token",
+    [
+        pytest.param("", id="empty"),
+        pytest.param("Bearer ", id="bearer only"),
+        pytest.param("   ", id="white space"),
+    ],
+)
 async def test_empty_token_is_missing(setup: Setup, token: str) -> None:
     result = await refusal(setup.stub, token)
     assert (result.code, result.reason) == (grpc.StatusCode.UNAUTHENTICATED, "MISSING_TOKEN")

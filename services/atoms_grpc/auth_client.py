@@ -1,0 +1,182 @@
+"""AuthClient: how every Atoms service asks the auth service who a caller is.
+
+One long-lived channel; a small bounded cache of positive answers that never outlives the
+token; retries with exponential backoff and jitter on a transport UNAVAILABLE, within the
+caller's deadline. Refusals are never cached and never retried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import random
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import grpc
+
+from atoms.auth.v1 import auth_pb2, auth_pb2_grpc
+from services.atoms_grpc.auth_errors import AuthServiceUnavailableError
+from services.atoms_grpc.principal import Principal
+from services.atoms_grpc.service_error import RemoteServiceError
+from services.atoms_grpc.token_fingerprint import strip_bearer
+
+logger = logging.getLogger(__name__)
+
+_CHANNEL_OPTIONS = (
+    ("grpc.keepalive_time_ms", 30_000),
+    ("grpc.keepalive_timeout_ms", 10_000),
+    ("grpc.http2.max_pings_without_data", 0),
+    ("grpc.enable_retries", 0),  # retries are ours: bounded by the caller's deadline
+    # Reconnect quickly after an auth service restart instead of gRPC's default 1 s .. 120 s backoff.
+    ("grpc.initial_reconnect_backoff_ms", 100),
+    ("grpc.min_reconnect_backoff_ms", 100),
+    ("grpc.max_reconnect_backoff_ms", 2_000),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AuthClientPolicy:
+    """Timeouts, retries and cache bounds of an AuthClient (seconds)."""
+
+    default_timeout_s: float = 2.0
+    cache_max_entries: int = 10_000
+    cache_ttl_s: float = 30.0
+    retry_initial_backoff_s: float = 0.05
+    retry_max_backoff_s: float = 1.0
+
+
+class AuthClient:
+    """An async client of `atoms.auth.v1.AuthService` with a local cache and retries."""
+
+    def __init__(
+        self,
+        *,
+        target: str,
+        policy: AuthClientPolicy | None = None,
+        channel: grpc.aio.Channel | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """Args:
+        target: `host:port` of the auth service (ATOMS_AUTH_ADDR).
+        policy: timeouts, retries and cache bounds.
+        channel: an existing channel (the caller then owns it); by default one is opened on first use.
+        clock: monotonic clock, injectable for tests.
+        """
+        self.target = target
+        self._policy = policy or AuthClientPolicy()
+        self._channel = channel
+        self._owns_channel = channel is None
+        self._stub: auth_pb2_grpc.AuthServiceStub | None = None
+        self._clock = clock
+        self._cache: OrderedDict[bytes, tuple[Principal, float]] = OrderedDict()
+
+    async def validate(
+        self,
+        token: str,
+        *,
+        required_scopes: Sequence[str] = (),
+        audience: str = "",
+        timeout_s: float | None = None,
+    ) -> Principal:
+        """Return the token's principal.
+
+        Args:
+            token: a bare token or an `authorization` value.
+            required_scopes: scopes the token must carry.
+            audience: the resource the caller acts for (the auth service's audience policy).
+            timeout_s: the time left for the whole call, retries included (the caller's deadline).
+
+        Raises:
+            RemoteServiceError: the auth service refused the token (its code, reason and domain).
+            AuthServiceUnavailableError: the auth service could not be reached in time.
+        """
+        token = strip_bearer(token)
+        key = _cache_key(token, required_scopes, audience)
+        cached = self._cached(key)
+        if cached is not None:
+            return cached
+        principal = await self._call_with_retries(
+            auth_pb2.ValidateTokenRequest(token=token, required_scopes=required_scopes, audience=audience),
+            timeout_s if timeout_s is not None else self._policy.default_timeout_s,
+        )
+        self._remember(key, principal)
+        return principal
+
+    async def close(self) -> None:
+        """Close the channel if this client opened it."""
+        if self._channel is not None and self._owns_channel:
+            await self._channel.close()
+        self._channel, self._stub = None, None
+
+    def _stub_for_call(self) -> auth_pb2_grpc.AuthServiceStub:
+        if self._stub is None:
+            if self._channel is None:
+                self._channel = grpc.aio.insecure_channel(self.target, options=_CHANNEL_OPTIONS)
+            self._stub = auth_pb2_grpc.AuthServiceStub(self._channel)
+        return self._stub
+
+    async def _call_with_retries(self, request: auth_pb2.ValidateTokenRequest, budget_s: float) -> Principal:
+        deadline = self._clock() + budget_s
+        backoff = self._policy.retry_initial_backoff_s
+        attempt = 0
+        while True:
+            attempt += 1
+            remaining = deadline - self._clock()
+            if remaining <= 0:
+                raise AuthServiceUnavailableError("the auth service did not answer within the deadline")
+            try:
+                response = await self._stub_for_call().ValidateToken(request, timeout=remaining)
+            except grpc.aio.AioRpcError as err:
+                if not _is_transport_failure(err):
+                    raise RemoteServiceError.from_rpc_error(err, default_reason=err.code().name) from err
+                logger.warning(
+                    "auth service %s unreachable (attempt %d): %s", self.target, attempt, err.code().name
+                )
+                pause = min(backoff * random.uniform(0.5, 1.0), deadline - self._clock())  # noqa: S311
+                if pause <= 0:
+                    raise AuthServiceUnavailableError("the auth service is unavailable; retry later") from err
+                await asyncio.sleep(pause)
+                backoff = min(backoff * 2, self._policy.retry_max_backoff_s)
+                continue
+            return Principal.from_proto(response.principal)
+
+    def _cached(self, key: bytes) -> Principal | None:
+        entry = self._cache.get(key)
+        if entry is None:
+            return None
+        principal, valid_until = entry
+        if self._clock() >= valid_until:
+            del self._cache[key]
+            return None
+        self._cache.move_to_end(key)
+        return principal
+
+    def _remember(self, key: bytes, principal: Principal) -> None:
+        if self._policy.cache_max_entries <= 0 or self._policy.cache_ttl_s <= 0:
+            return
+        lifetime = self._policy.cache_ttl_s
+        if principal.expires_at is not None:
+            lifetime = min(lifetime, principal.expires_at.timestamp() - time.time())
+        if lifetime <= 0:
+            return
+        self._cache[key] = (principal, self._clock() + lifetime)
+        self._cache.move_to_end(key)
+        while len(self._cache) > self._policy.cache_max_entries:
+            self._cache.popitem(last=False)
+
+
+def _is_transport_failure(err: grpc.aio.AioRpcError) -> bool:
+    """UNAVAILABLE without the auth service's ErrorInfo: the service was not reached (safe to retry)."""
+    if err.code() != grpc.StatusCode.UNAVAILABLE:
+        return False
+    return not any(key == "grpc-status-details-bin" for key, _ in (err.trailing_metadata() or ()))
+
+
+def _cache_key(token: str, required_scopes: Sequence[str], audience: str) -> bytes:
+    digest = hashlib.sha256(token.encode("utf-8", "surrogatepass"))
+    digest.update(b"\0" + audience.encode() + b"\0" + " ".join(sorted(required_scopes)).encode())
+    return digest.digest()

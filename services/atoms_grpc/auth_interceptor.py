@@ -1,0 +1,97 @@
+"""BearerAuthInterceptor: authenticates every RPC's `authorization` metadata through the auth service.
+
+Health and reflection stay open (probes and grpcurl/ghz discovery carry no token). The
+principal and the caller's token are put in context variables: handlers read the principal
+with `current_principal()`, and `forwarded_metadata()` passes the token on downstream.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+
+import grpc
+
+from services.atoms_grpc.around_interceptor import AroundInterceptor
+from services.atoms_grpc.auth_client import AuthClient
+from services.atoms_grpc.auth_errors import MalformedCredentialsError, MissingCredentialsError
+from services.atoms_grpc.request_context import bearer_token_var, principal_var, request_id_var
+from services.atoms_grpc.request_id_interceptor import REQUEST_ID_METADATA_KEY
+from services.atoms_grpc.token_fingerprint import strip_bearer
+
+AUTHORIZATION_METADATA_KEY = "authorization"
+DEFAULT_EXEMPT_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
+
+
+class BearerAuthInterceptor(AroundInterceptor):
+    """Rejects RPCs without a valid bearer token; exposes the principal to handlers.
+
+    Place it innermost, inside `StatusMappingInterceptor`, so its refusals become statuses
+    with ErrorInfo and the access log records them.
+    """
+
+    def __init__(
+        self,
+        auth_client: AuthClient,
+        *,
+        required_scopes: Sequence[str] = (),
+        audience: str = "",
+        exempt_prefixes: Sequence[str] = DEFAULT_EXEMPT_PREFIXES,
+    ) -> None:
+        """Args:
+        auth_client: the client of the auth service.
+        required_scopes: scopes every RPC of this server requires.
+        audience: this server's own resource identifier, passed to the auth service.
+        exempt_prefixes: method prefixes that need no token.
+        """
+        self._auth_client = auth_client
+        self._required_scopes = tuple(required_scopes)
+        self._audience = audience
+        self._exempt_prefixes = tuple(exempt_prefixes)
+
+    @asynccontextmanager
+    async def around(self, context: grpc.aio.ServicerContext, method: str) -> AsyncIterator[None]:
+        """Authenticate, then run the handler with the principal set."""
+        if method.startswith(self._exempt_prefixes):
+            yield
+            return
+        token = _bearer_token(context)
+        principal = await self._auth_client.validate(
+            token,
+            required_scopes=self._required_scopes,
+            audience=self._audience,
+            timeout_s=context.time_remaining(),
+        )
+        principal_var.set(principal)
+        bearer_token_var.set(token)
+        yield
+
+
+def _bearer_token(context: grpc.aio.ServicerContext) -> str:
+    values = [
+        value for key, value in (context.invocation_metadata() or ()) if key == AUTHORIZATION_METADATA_KEY
+    ]
+    if not values:
+        raise MissingCredentialsError("send the token as `authorization: Bearer <token>` metadata")
+    if len(values) > 1 or not isinstance(values[0], str):
+        raise MalformedCredentialsError("send exactly one `authorization` metadata value")
+    scheme, _, rest = values[0].strip().partition(" ")
+    if rest and scheme.lower() != "bearer":
+        raise MalformedCredentialsError("the `authorization` metadata must use the Bearer scheme")
+    token = strip_bearer(values[0])
+    if not token:
+        raise MissingCredentialsError("send the token as `authorization: Bearer <token>` metadata")
+    return token
+
+
+def forwarded_metadata() -> tuple[tuple[str, str], ...]:
+    """Metadata that carries the current caller's token and request id to a downstream call.
+
+    Only call this for first-party downstream services: it hands them the user's token.
+    """
+    metadata: list[tuple[str, str]] = []
+    if token := bearer_token_var.get():
+        metadata.append((AUTHORIZATION_METADATA_KEY, f"Bearer {token}"))
+    if request_id := request_id_var.get():
+        metadata.append((REQUEST_ID_METADATA_KEY, request_id))
+    return tuple(metadata)
