@@ -12,7 +12,8 @@ from collections.abc import Callable, Sequence
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
+
+from services.atoms_grpc.method_reflection import enable_reflection
 
 logger = logging.getLogger(__name__)
 
@@ -59,9 +60,7 @@ class GrpcServiceHost:
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         for register in registrations:
             register(self.server)
-        reflection.enable_server_reflection(
-            (*self.service_names, health.SERVICE_NAME, reflection.SERVICE_NAME), self.server
-        )
+        enable_reflection((*self.service_names, health.SERVICE_NAME), self.server)
         self.port: int | None = None
 
     async def start(self, address: str) -> int:

@@ -1,0 +1,175 @@
+"""build_emulator_app: the emulator's HTTP surface, shaped like AuthKit's and WorkOS's.
+
+Served:
+    GET  /.well-known/openid-configuration      OIDC discovery
+    GET  /.well-known/oauth-authorization-server RFC 8414 metadata (MCP clients ask for this one)
+    GET  /oauth2/jwks                            AuthKit JWKS
+    GET  /sso/jwks/{client_id}                   WorkOS JWKS; every client id gets the same keys
+    POST /dev/token                              mint a token (dev only, no authentication)
+    POST /dev/rotate                             rotate the signing key (dev only)
+    GET  /health
+
+The discovery documents also name the authorize, token and registration endpoints so that they
+have the real shape; the emulator does not implement those flows and answers them with 404.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from services.authkit_emulator.dev_requests import (
+    InvalidDevRequestError,
+    parse_rotation_request,
+    parse_token_request,
+)
+from services.authkit_emulator.key_store import EmulatorKeyStore, KeyFileError, NoSigningKeyError
+from services.authkit_emulator.token_minting import mint_token
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_JWKS_MAX_AGE_S = 300
+
+
+def discovery_document(issuer: str) -> dict[str, Any]:
+    """Return the OpenID / OAuth authorization server metadata for `issuer` (no trailing slash)."""
+    return {
+        "issuer": issuer,
+        "jwks_uri": f"{issuer}/oauth2/jwks",
+        "authorization_endpoint": f"{issuer}/oauth2/authorize",
+        "token_endpoint": f"{issuer}/oauth2/token",
+        "registration_endpoint": f"{issuer}/oauth2/register",
+        "response_types_supported": ["code"],
+        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "code_challenge_methods_supported": ["S256"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "subject_types_supported": ["public"],
+        "token_endpoint_auth_methods_supported": ["none", "client_secret_post", "client_secret_basic"],
+        "scopes_supported": ["openid", "profile", "email", "offline_access"],
+    }
+
+
+def build_emulator_app(
+    store: EmulatorKeyStore, *, issuer: str, jwks_max_age_s: int = DEFAULT_JWKS_MAX_AGE_S
+) -> Starlette:
+    """Build the emulator's ASGI app.
+
+    Args:
+        store: the signing keys; shared with `atoms dev` commands through its file.
+        issuer: the emulator's base URL as clients reach it, e.g. `http://127.0.0.1:8100`. It is
+            the `iss` of minted tokens and the prefix of every advertised URL.
+        jwks_max_age_s: the `max-age` of the JWKS responses' `Cache-Control`.
+
+    Returns:
+        The Starlette application.
+
+    Raises:
+        ValueError: `issuer` is not an http(s) URL, or `jwks_max_age_s` is negative.
+    """
+    base = issuer.rstrip("/")
+    if not base.startswith(("http://", "https://")):
+        raise ValueError(f"issuer must be an http(s) URL, got {issuer!r}")
+    if jwks_max_age_s < 0:
+        raise ValueError(f"jwks_max_age_s must be >= 0, got {jwks_max_age_s}")
+    endpoints = _Endpoints(store=store, issuer=base, jwks_max_age_s=jwks_max_age_s)
+    routes = [
+        Route("/.well-known/openid-configuration", endpoints.discovery, methods=["GET"]),
+        Route("/.well-known/oauth-authorization-server", endpoints.discovery, methods=["GET"]),
+        Route("/oauth2/jwks", endpoints.jwks, methods=["GET"]),
+        Route("/sso/jwks/{client_id}", endpoints.jwks, methods=["GET"]),
+        Route("/dev/token", endpoints.dev_token, methods=["POST"]),
+        Route("/dev/rotate", endpoints.dev_rotate, methods=["POST"]),
+        Route("/health", endpoints.health, methods=["GET"]),
+    ]
+    return Starlette(
+        routes=routes,
+        exception_handlers={
+            InvalidDevRequestError: _invalid_request,
+            KeyFileError: _server_error,
+            NoSigningKeyError: _server_error,
+        },
+    )
+
+
+class _Endpoints:
+    """The route handlers; key store calls run in a thread because they may read the key file."""
+
+    def __init__(self, *, store: EmulatorKeyStore, issuer: str, jwks_max_age_s: int) -> None:
+        self._store = store
+        self._issuer = issuer
+        self._discovery = discovery_document(issuer)
+        self._cache_control = f"public, max-age={jwks_max_age_s}"
+
+    async def discovery(self, request: Request) -> JSONResponse:
+        return JSONResponse(self._discovery)
+
+    async def jwks(self, request: Request) -> JSONResponse:
+        document = await run_in_threadpool(self._store.published_jwks)
+        return JSONResponse(document, headers={"Cache-Control": self._cache_control})
+
+    async def dev_token(self, request: Request) -> JSONResponse:
+        body = await _json_body(request)
+        wanted = parse_token_request({} if body is None else body)
+        token = await run_in_threadpool(
+            lambda: mint_token(
+                self._store,
+                issuer=self._issuer,
+                subject=wanted.subject,
+                org_id=wanted.org_id,
+                role=wanted.role,
+                roles=wanted.roles,
+                permissions=wanted.permissions,
+                scopes=wanted.scopes,
+                ttl_s=wanted.ttl_s,
+                audience=wanted.audience,
+                client_id=wanted.client_id,
+                session_id=wanted.session_id,
+            )
+        )
+        logger.info(
+            "minted a dev token for sub %s (org %s, ttl %ds)", wanted.subject, wanted.org_id, wanted.ttl_s
+        )
+        return JSONResponse({"access_token": token, "token_type": "Bearer", "expires_in": wanted.ttl_s})
+
+    async def dev_rotate(self, request: Request) -> JSONResponse:
+        wanted = parse_rotation_request(await _json_body(request))
+        rotation = await run_in_threadpool(
+            lambda: self._store.rotate(publish_lead_s=wanted.publish_lead_s, grace_s=wanted.grace_s)
+        )
+        return JSONResponse(
+            {
+                "kid": rotation.kid,
+                "active_from": rotation.active_from,
+                "previous_kid": rotation.previous_kid,
+                "previous_retire_at": rotation.previous_retire_at,
+            }
+        )
+
+    async def health(self, request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+
+async def _json_body(request: Request) -> object | None:
+    raw = await request.body()
+    if not raw.strip():
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError as err:
+        raise InvalidDevRequestError("the body is not valid JSON") from err
+
+
+async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse({"error": "invalid_request", "error_description": str(exc)}, status_code=400)
+
+
+async def _server_error(request: Request, exc: Exception) -> JSONResponse:
+    logger.error("%s %s failed: %s", request.method, request.url.path, exc)
+    return JSONResponse({"error": "server_error", "error_description": str(exc)}, status_code=500)

@@ -1,0 +1,145 @@
+"""Running the emulator with uvicorn: in the foreground for `atoms dev authkit`, in-process for tests.
+
+The listening socket is bound before the app is built, so the issuer URL names the port
+actually bound, which matters when the port is 0 (pick any free port).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import uvicorn
+from starlette.applications import Starlette
+
+from services.authkit_emulator.app import DEFAULT_JWKS_MAX_AGE_S, build_emulator_app
+from services.authkit_emulator.key_store import DEFAULT_KEYS_FILE, EmulatorKeyStore
+
+logger = logging.getLogger(__name__)
+
+_WILDCARD_TO_LOOPBACK = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}  # noqa: S104
+_STARTUP_TIMEOUT_S = 10.0
+_SHUTDOWN_GRACE_S = 5
+
+
+def bind_listener(*, host: str, port: int) -> socket.socket:
+    """Bind and listen on `host`:`port` (0 picks a free port) and return the socket.
+
+    Raises:
+        OSError: the address is in use or cannot be bound.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    return socket.create_server((host, port), family=family)
+
+
+def emulator_base_url(*, host: str, port: int) -> str:
+    """Return the URL a local client uses to reach `host`:`port`, without a trailing slash.
+
+    A wildcard host (0.0.0.0, ::) is not reachable as such, so the loopback address stands in.
+    """
+    reachable = _WILDCARD_TO_LOOPBACK.get(host, host)
+    if ":" in reachable:
+        reachable = f"[{reachable}]"
+    return f"http://{reachable}:{port}"
+
+
+def run_emulator(
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8100,
+    keys_file: Path = DEFAULT_KEYS_FILE,
+    jwks_max_age_s: int = DEFAULT_JWKS_MAX_AGE_S,
+    public_url: str | None = None,
+    on_ready: Callable[[str], None] | None = None,
+) -> None:
+    """Serve the emulator in the foreground until SIGINT or SIGTERM.
+
+    Args:
+        host: the address to listen on.
+        port: the TCP port; 0 picks a free one.
+        keys_file: the key file, created with one key if missing.
+        jwks_max_age_s: `Cache-Control` max-age of JWKS responses.
+        public_url: the issuer URL when clients reach the emulator by another name (a container
+            hostname, say); by default it is built from `host` and the bound port.
+        on_ready: called with the issuer URL once the socket is bound, before serving.
+
+    Raises:
+        KeyFileError: the key file is unreadable or cannot be created.
+        OSError: the address cannot be bound.
+    """
+    store = EmulatorKeyStore(path=keys_file)
+    listener = bind_listener(host=host, port=port)
+    with listener:
+        issuer = public_url or emulator_base_url(host=host, port=listener.getsockname()[1])
+        app = build_emulator_app(store, issuer=issuer, jwks_max_age_s=jwks_max_age_s)
+        if on_ready is not None:
+            on_ready(issuer)
+        _uvicorn_server(app).run(sockets=[listener])
+
+
+@contextlib.asynccontextmanager
+async def running_emulator(
+    store: EmulatorKeyStore,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    jwks_max_age_s: int = DEFAULT_JWKS_MAX_AGE_S,
+) -> AsyncIterator[str]:
+    """Run the emulator on the current event loop for the duration of the block.
+
+    Args:
+        store: the keys to serve and sign with.
+        host: the address to listen on; loopback by default.
+        port: the TCP port; 0 (the default) picks a free one.
+        jwks_max_age_s: `Cache-Control` max-age of JWKS responses.
+
+    Yields:
+        The base URL, which is also the issuer, e.g. `http://127.0.0.1:54321`.
+
+    Raises:
+        RuntimeError: the server stopped or did not start within 10 seconds.
+    """
+    listener = bind_listener(host=host, port=port)
+    with listener:
+        base_url = emulator_base_url(host=host, port=listener.getsockname()[1])
+        app = build_emulator_app(store, issuer=base_url, jwks_max_age_s=jwks_max_age_s)
+        server = _uvicorn_server(app)
+        serving = asyncio.create_task(server.serve(sockets=[listener]))
+        try:
+            await _wait_until_started(server, serving)
+            logger.debug("authkit emulator listening on %s", base_url)
+            yield base_url
+        finally:
+            server.should_exit = True
+            await serving
+
+
+def _uvicorn_server(app: Starlette) -> uvicorn.Server:
+    # log_config=None: uvicorn's records go to whatever the program configured (JSON lines from
+    # `atoms dev authkit`, pytest's capture in tests) instead of uvicorn replacing the setup.
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        log_config=None,
+        lifespan="off",
+        access_log=False,
+        server_header=False,
+        timeout_graceful_shutdown=_SHUTDOWN_GRACE_S,
+    )
+    return uvicorn.Server(config)
+
+
+async def _wait_until_started(server: uvicorn.Server, serving: asyncio.Task[None]) -> None:
+    try:
+        async with asyncio.timeout(_STARTUP_TIMEOUT_S):
+            while not server.started:
+                if serving.done():
+                    serving.result()
+                    raise RuntimeError("the authkit emulator stopped during startup")
+                await asyncio.sleep(0.01)
+    except TimeoutError as err:
+        raise RuntimeError(f"the authkit emulator did not start within {_STARTUP_TIMEOUT_S:.0f}s") from err
