@@ -95,9 +95,11 @@ class AuthServer:
             self.metrics_port = self._metrics.start()
         self._maintenance = asyncio.get_running_loop().create_task(self._maintain_keys())
         logger.info(
-            "auth service started: %d trusted issuer(s), %d internal token(s)",
+            "auth service started: %d trusted issuer(s), %d internal token(s), event loop %s",
             len(self.settings.issuers),
             len(self.settings.internal_tokens),
+            type(asyncio.get_running_loop()).__module__,
+            extra={"grpc_port": self.port, "metrics_port": self.metrics_port},
         )
         return self.port
 
