@@ -12,7 +12,7 @@ AUTH_PORT ?= 50051
 EMULATOR_PORT ?= 8100
 # Development-only defaults for `make run-auth`: trust the local AuthKit emulator.
 DEV_EMULATOR_URL ?= http://127.0.0.1:$(EMULATOR_PORT)
-DEV_CLIENT_ID ?= client_atoms_dev
+DEV_CLIENT_ID ?= client_dev
 
 ##@ General
 
@@ -60,6 +60,10 @@ bench-validate: $(VENV)/.installed ## Time warm and cold ValidateToken calls (a 
 	$(BIN)/python scripts/bench_validate_token.py
 
 ##@ Run
+
+.PHONY: demo
+demo: $(VENV)/.installed ## Run the main job end to end (emulator, auth service, tokens) and stop cleanly
+	$(BIN)/atoms demo
 
 .PHONY: run-emulator
 run-emulator: $(VENV)/.installed ## Run the local AuthKit emulator on EMULATOR_PORT

@@ -16,9 +16,7 @@ import asyncio
 import json
 import os
 import platform
-import re
 import secrets
-import signal
 import statistics
 import sys
 import tempfile
@@ -30,25 +28,9 @@ import grpc
 
 from atoms.auth.v1 import auth_pb2, auth_pb2_grpc
 from services.authkit_emulator import EmulatorKeyStore, mint_token
+from services.demo.child_process import ServiceProcess
 
 PYTHON = sys.executable
-
-
-async def _spawn(*args: str, env: dict[str, str], output: Path) -> asyncio.subprocess.Process:
-    # Output goes to a file, never a pipe: an undrained pipe would stall the child's logging.
-    with output.open("wb") as sink:
-        return await asyncio.create_subprocess_exec(
-            PYTHON, "-m", "services.cli", *args, stdout=sink, stderr=asyncio.subprocess.STDOUT, env=env
-        )
-
-
-async def _wait_for(output: Path, pattern: str) -> re.Match[str]:
-    async with asyncio.timeout(30):
-        while True:
-            text = await asyncio.to_thread(output.read_text, errors="replace")
-            if match := re.search(pattern, text):
-                return match
-            await asyncio.sleep(0.05)
 
 
 async def _timed_calls(
@@ -94,15 +76,24 @@ async def run(calls: int, concurrency: int) -> list[dict[str, float | str | int]
     keys_file = workdir / "keys.json"
     internal = secrets.token_urlsafe(36)
     env = dict(os.environ)
-    emulator_log, auth_log = workdir / "emulator.log", workdir / "auth.log"
-    emulator = await _spawn(
-        "dev", "authkit", "--port", "0", "--keys-file", str(keys_file), env=env, output=emulator_log
+    emulator = await ServiceProcess.start(
+        "authkit-emulator",
+        "dev",
+        "authkit",
+        "--port",
+        "0",
+        "--keys-file",
+        str(keys_file),
+        log_dir=workdir,
+        env=env,
     )
-    issuer = (await _wait_for(emulator_log, r"listening on (http://\S+?);")).group(1)
+    issuer = (await emulator.wait_for(r"listening on (http://\S+?);")).group(1)
     auth_env = {**env, "WORKOS_CLIENT_ID": "client_bench", "WORKOS_API_BASE_URL": f"{issuer}/"}
     auth_env["ATOMS_INTERNAL_TOKEN"] = internal
-    auth = await _spawn("auth", "serve", "--port", "0", "--no-metrics", env=auth_env, output=auth_log)
-    port = (await _wait_for(auth_log, r'"grpc_port": (\d+)')).group(1)
+    auth = await ServiceProcess.start(
+        "auth", "auth", "serve", "--port", "0", "--no-metrics", log_dir=workdir, env=auth_env
+    )
+    port = (await auth.wait_for(r'"grpc_port": (\d+)')).group(1)
     store = EmulatorKeyStore(path=keys_file)
     cold_tokens = [
         mint_token(store, issuer=issuer, subject=f"user_{i}", org_id="org_bench") for i in range(calls)
@@ -127,8 +118,7 @@ async def run(calls: int, concurrency: int) -> list[dict[str, float | str | int]
                 rows.append(_row(name, *await _timed_calls(stub, tokens, count, workers)))
     finally:
         for child in (auth, emulator):
-            child.send_signal(signal.SIGTERM)
-            await child.wait()
+            await child.stop()
     return rows
 
 

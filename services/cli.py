@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from services.auth import cli as auth_cli
 from services.authkit_emulator import cli as emulator_cli
+from services.demo import cli as demo_cli
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -20,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     auth_cli.register(commands)
     emulator_cli.register(commands)
+    demo_cli.register(commands)
     return parser
 
 
