@@ -11,6 +11,7 @@ import grpc
 import pytest
 
 from services.atoms_grpc.log_format import JsonLogFormatter
+from tests.support.log_hygiene import find_leaks
 from tests.support.token_factory import ISSUED_TOKENS
 
 
@@ -49,7 +50,7 @@ def _no_token_in_logs() -> Iterator[None]:
     start = len(_LOG_LINES.lines)
     yield
     new_lines = _LOG_LINES.lines[start:]
-    leaked = [line for line in new_lines for token in ISSUED_TOKENS if token and token in line]
+    leaked = find_leaks(new_lines, ISSUED_TOKENS)
     assert not leaked, f"a token appeared in {len(leaked)} log line(s), e.g. {leaked[0][:200]}"
 
 
