@@ -16,7 +16,12 @@ from services.atoms_grpc.auth_interceptor import BearerAuthInterceptor, forwarde
 from services.atoms_grpc.grpc_service_host import GrpcServiceHost
 from services.atoms_grpc.log_format import JsonLogFormatter, configure_logging
 from services.atoms_grpc.principal import Principal, PrincipalKind
-from services.atoms_grpc.request_context import NoPrincipalError, current_principal, current_request_id
+from services.atoms_grpc.request_context import (
+    NoPrincipalError,
+    current_bearer_token,
+    current_principal,
+    current_request_id,
+)
 from services.atoms_grpc.request_id_interceptor import RequestIdInterceptor
 from services.atoms_grpc.service_error import RemoteServiceError, ServiceError
 from services.atoms_grpc.service_metrics import MetricsEndpoint
@@ -42,6 +47,7 @@ __all__ = [
     "ServiceError",
     "StatusMappingInterceptor",
     "configure_logging",
+    "current_bearer_token",
     "current_principal",
     "current_request_id",
     "fingerprint_token",

@@ -37,3 +37,11 @@ def current_principal() -> Principal:
 def current_request_id() -> str:
     """Return the request id of the RPC being handled, or "" outside an RPC."""
     return request_id_var.get()
+
+
+def current_bearer_token() -> str:
+    """Return the bearer token of the RPC being handled ("" outside an authenticated RPC).
+
+    Only for forwarding to first-party services; never log it.
+    """
+    return bearer_token_var.get()

@@ -8,7 +8,6 @@ then command-line flags. Any problem raises `SettingsError` naming the setting.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import tomllib
@@ -21,6 +20,7 @@ from urllib.parse import urlsplit
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.atoms_grpc.loopback import is_loopback_host
 from services.auth.jwks_cache import JwksCachePolicy
 
 logger = logging.getLogger(__name__)
@@ -319,15 +319,7 @@ def _check_url(setting: str, url: str) -> None:
     parts = urlsplit(url)
     if parts.scheme == "https" and parts.hostname:
         return
-    if parts.scheme == "http" and parts.hostname and _is_loopback(parts.hostname):
+    if parts.scheme == "http" and parts.hostname and is_loopback_host(parts.hostname):
         return
     raise SettingsError(setting, f"{url!r} must be an https URL (plain http is allowed only on loopback)")
 
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

@@ -1,0 +1,1 @@
+"""The Atoms agent service: composes a caller's MCP servers and calls their tools for them."""

@@ -1,0 +1,51 @@
+"""`atoms agent serve`: load settings, configure logging, run the agent service. Nothing else."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+import uvloop
+
+from services.agent.server import serve
+from services.agent.settings import AgentSettingsError, load_agent_settings
+from services.atoms_grpc.log_format import configure_logging
+
+
+def register(commands: Any) -> None:
+    """Add `atoms agent serve` to the umbrella parser."""
+    agent = commands.add_parser("agent", help="the agent service")
+    agent_commands = agent.add_subparsers(dest="agent_command", required=True, metavar="COMMAND")
+    serve_parser = agent_commands.add_parser(
+        "serve",
+        help="run the agent service",
+        description="Run atoms.agent.v1.AgentService (gRPC) and its HTTP face. Configuration comes "
+        "from the environment (ATOMS_AUTH_ADDR, ATOMS_AGENT_DATABASE_URL, ATOMS_MCP_URL, "
+        "ATOMS_FIRST_PARTY_MCP_ORIGINS, ATOMS_LLM_*); flags override it.",
+    )
+    serve_parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve_parser.add_argument("--port", type=int, help="gRPC port (default 50052; 0 picks a free port)")
+    serve_parser.add_argument("--http-port", type=int, help="HTTP port (default 3284; 0 picks a free port)")
+    serve_parser.add_argument("--metrics-port", type=int, help="Prometheus /metrics port (default: off)")
+    serve_parser.add_argument("--log-level", help="DEBUG, INFO, WARNING or ERROR (default INFO)")
+    serve_parser.set_defaults(handler=run_serve)
+
+
+def run_serve(options: argparse.Namespace) -> int:
+    """Validate the settings, then serve until SIGINT/SIGTERM; exit 2 on a configuration error."""
+    overrides = {
+        "host": options.host,
+        "port": options.port,
+        "http_port": options.http_port,
+        "metrics_port": options.metrics_port,
+        "log_level": options.log_level,
+    }
+    try:
+        settings = load_agent_settings(overrides=overrides)
+    except AgentSettingsError as err:
+        print(f"atoms agent serve: configuration error: {err}", file=sys.stderr)
+        return 2
+    configure_logging(service="agent", level=settings.log_level)
+    uvloop.run(serve(settings))
+    return 0

@@ -1,0 +1,185 @@
+"""The agent's HTTP face for front ends: `POST /v1/chat/completions` (OpenAI-compatible) and `GET /health`.
+
+It reads the same `Authorization: Bearer …` header, authenticates through the same kit
+client, and runs the same ChatSession as the gRPC `Chat`, so both faces share one path.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import grpc
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from atoms.agent.v1 import agent_pb2
+from services.agent.chat_session import ChatMessage, ChatSession, validate_messages
+from services.agent.errors import InvalidRequestError
+from services.atoms_grpc.auth_client import AuthClient
+from services.atoms_grpc.auth_errors import MissingCredentialsError
+from services.atoms_grpc.principal import Principal
+from services.atoms_grpc.service_error import ServiceError
+from services.atoms_grpc.token_fingerprint import strip_bearer
+
+MAX_BODY_BYTES = 256 * 1024
+_HTTP_STATUS = {
+    grpc.StatusCode.INVALID_ARGUMENT: 400,
+    grpc.StatusCode.FAILED_PRECONDITION: 400,
+    grpc.StatusCode.UNAUTHENTICATED: 401,
+    grpc.StatusCode.PERMISSION_DENIED: 403,
+    grpc.StatusCode.NOT_FOUND: 404,
+    grpc.StatusCode.ALREADY_EXISTS: 409,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: 429,
+    grpc.StatusCode.UNAVAILABLE: 503,
+    grpc.StatusCode.DEADLINE_EXCEEDED: 504,
+}
+
+
+def build_http_app(*, auth_client: AuthClient, chat: ChatSession, timeout_s: float) -> Starlette:
+    """The Starlette app of the HTTP face."""
+
+    async def health(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def chat_completions(request: Request) -> Response:
+        try:
+            principal, token = await _authenticate(request, auth_client)
+            body = await _read_json(request)
+            messages, model, stream = _parse_chat_request(body)
+            events = chat.run(principal, token, messages=messages, model=model, timeout_s=timeout_s)
+            if stream:
+                first = await anext(events)  # errors before the first event still get a proper status
+                return StreamingResponse(_sse_chunks(first, events, model), media_type="text/event-stream")
+            return JSONResponse(await _completion(events, model))
+        except ServiceError as err:
+            return _error_response(err)
+
+    return Starlette(
+        routes=[
+            Route("/health", health, methods=["GET"]),
+            Route("/v1/chat/completions", chat_completions, methods=["POST"]),
+        ]
+    )
+
+
+async def _authenticate(request: Request, auth_client: AuthClient) -> tuple[Principal, str]:
+    header = request.headers.get("authorization", "")
+    token = strip_bearer(header)
+    if not token:
+        raise MissingCredentialsError("send the token as `Authorization: Bearer <token>`")
+    return await auth_client.validate(token), token
+
+
+async def _read_json(request: Request) -> dict[str, Any]:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise InvalidRequestError("body", f"must be at most {MAX_BODY_BYTES} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise InvalidRequestError("body", f"must be at most {MAX_BODY_BYTES} bytes")
+    try:
+        parsed = json.loads(body)
+    except ValueError as err:
+        raise InvalidRequestError("body", "must be a JSON object") from err
+    if not isinstance(parsed, dict):
+        raise InvalidRequestError("body", "must be a JSON object")
+    return parsed
+
+
+def _parse_chat_request(body: dict[str, Any]) -> tuple[list[ChatMessage], str, bool]:
+    raw_messages = body.get("messages")
+    if not isinstance(raw_messages, list):
+        raise InvalidRequestError("messages", "must be a list of {role, content}")
+    messages = []
+    for index, item in enumerate(raw_messages):
+        if not isinstance(item, dict) or not isinstance(item.get("content", ""), str):
+            raise InvalidRequestError(f"messages[{index}]", "must be {role, content} with text content")
+        messages.append(ChatMessage(role=str(item.get("role", "")), content=item.get("content", "")))
+    model = body.get("model", "")
+    if not isinstance(model, str):
+        raise InvalidRequestError("model", "must be a string")
+    return validate_messages(messages), model, bool(body.get("stream", False))
+
+
+async def _completion(events: AsyncIterator[agent_pb2.ChatResponse], model: str) -> dict[str, Any]:
+    text: list[str] = []
+    finish_reason = "stop"
+    async for event in events:
+        if event.HasField("text_delta"):
+            text.append(event.text_delta.text)
+        elif event.HasField("done"):
+            finish_reason = event.done.finish_reason
+    return {
+        "id": f"chatcmpl-{uuid.uuid4().hex}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": "".join(text)},
+                "finish_reason": finish_reason,
+            }
+        ],
+    }
+
+
+async def _sse_chunks(
+    first: agent_pb2.ChatResponse, events: AsyncIterator[agent_pb2.ChatResponse], model: str
+) -> AsyncIterator[bytes]:
+    completion_id = f"chatcmpl-{uuid.uuid4().hex}"
+    created = int(time.time())
+
+    def chunk(delta: dict[str, Any], finish_reason: str | None) -> bytes:
+        payload = {
+            "id": completion_id,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
+        }
+        return f"data: {json.dumps(payload)}\n\n".encode()
+
+    yield chunk({"role": "assistant"}, None)
+    try:
+        async for event in _prepend(first, events):
+            if event.HasField("text_delta"):
+                yield chunk({"content": event.text_delta.text}, None)
+            elif event.HasField("done"):
+                yield chunk({}, event.done.finish_reason)
+    except ServiceError as err:
+        # Headers are sent: report the failure in-band, as OpenAI-compatible servers do.
+        yield f"data: {json.dumps(_error_body(err))}\n\n".encode()
+    yield b"data: [DONE]\n\n"
+
+
+async def _prepend(
+    first: agent_pb2.ChatResponse, rest: AsyncIterator[agent_pb2.ChatResponse]
+) -> AsyncIterator[agent_pb2.ChatResponse]:
+    yield first
+    async for event in rest:
+        yield event
+
+
+def _error_body(err: ServiceError) -> dict[str, Any]:
+    return {"error": {"message": err.message, "type": err.status_code.name.lower(), "code": err.reason}}
+
+
+def _error_response(err: ServiceError) -> JSONResponse:
+    status = _HTTP_STATUS.get(err.status_code, 500)
+    headers = (
+        {"www-authenticate": f'Bearer error="invalid_token", error_description="{err.reason}"'}
+        if status == 401
+        else {}
+    )
+    if status == 503:
+        headers["retry-after"] = "5"
+    return JSONResponse(_error_body(err), status_code=status, headers=headers)

@@ -1,0 +1,147 @@
+"""ModelClient: streaming calls to an OpenAI-compatible `POST {base}/chat/completions` endpoint.
+
+It yields the pieces of one model turn: text deltas as they arrive, then the complete tool
+calls (their argument fragments joined) and the finish reason.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from services.agent.errors import ModelUnavailableError
+from services.agent.settings import ModelEndpoint
+
+logger = logging.getLogger(__name__)
+
+MAX_SSE_LINE_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class ModelToolCall:
+    """A function call the model asked for."""
+
+    call_id: str
+    name: str
+    arguments_json: str
+
+
+@dataclass(frozen=True, slots=True)
+class TurnText:
+    """Text the model produced."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class TurnEnd:
+    """The end of the turn: why, and the tool calls to make (if any)."""
+
+    finish_reason: str
+    tool_calls: tuple[ModelToolCall, ...] = ()
+
+
+@dataclass
+class _PartialCall:
+    call_id: str = ""
+    name: str = ""
+    arguments: list[str] = field(default_factory=list)
+
+
+class ModelClient:
+    """One OpenAI-compatible endpoint; the caller owns the HTTP client's lifecycle."""
+
+    def __init__(self, *, endpoint: ModelEndpoint, http_client: httpx.AsyncClient) -> None:
+        self._endpoint = endpoint
+        self._http = http_client
+
+    @property
+    def default_model(self) -> str:
+        """The configured model name."""
+        return self._endpoint.model
+
+    async def stream_turn(
+        self, *, model: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]], timeout_s: float
+    ) -> AsyncIterator[TurnText | TurnEnd]:
+        """Stream one model turn.
+
+        Raises:
+            ModelUnavailableError: the endpoint failed, could not be reached, or answered nonsense.
+        """
+        body: dict[str, Any] = {"model": model, "messages": messages, "stream": True}
+        if tools:
+            body["tools"] = tools
+        headers = {"accept": "text/event-stream"}
+        if self._endpoint.api_key is not None:
+            headers["authorization"] = f"Bearer {self._endpoint.api_key.get_secret_value()}"
+        url = f"{self._endpoint.base_url}/chat/completions"
+        try:
+            async with self._http.stream(
+                "POST", url, json=body, headers=headers, timeout=httpx.Timeout(timeout_s)
+            ) as response:
+                if response.status_code != 200:
+                    raise ModelUnavailableError(f"the model endpoint answered HTTP {response.status_code}")
+                async for piece in _parse_stream(response):
+                    yield piece
+        except httpx.HTTPError as err:
+            raise ModelUnavailableError(
+                f"the model endpoint could not be reached ({type(err).__name__})"
+            ) from err
+
+
+async def _parse_stream(response: httpx.Response) -> AsyncIterator[TurnText | TurnEnd]:
+    calls: dict[int, _PartialCall] = {}
+    finish_reason = ""
+    async for line in response.aiter_lines():
+        if len(line) > MAX_SSE_LINE_BYTES:
+            raise ModelUnavailableError("the model endpoint sent an oversized event")
+        if not line.startswith("data:"):
+            continue
+        data = line[len("data:") :].strip()
+        if data == "[DONE]":
+            break
+        choice = _first_choice(data)
+        if choice is None:
+            continue
+        delta = choice.get("delta") or {}
+        if isinstance(delta.get("content"), str) and delta["content"]:
+            yield TurnText(delta["content"])
+        for fragment in delta.get("tool_calls") or []:
+            _merge_call_fragment(calls, fragment)
+        finish_reason = choice.get("finish_reason") or finish_reason
+    tool_calls = tuple(
+        ModelToolCall(
+            call_id=c.call_id or f"call_{i}", name=c.name, arguments_json="".join(c.arguments) or "{}"
+        )
+        for i, c in sorted(calls.items())
+    )
+    yield TurnEnd(
+        finish_reason=finish_reason or ("tool_calls" if tool_calls else "stop"), tool_calls=tool_calls
+    )
+
+
+def _first_choice(data: str) -> dict[str, Any] | None:
+    try:
+        event = json.loads(data)
+    except ValueError as err:
+        raise ModelUnavailableError("the model endpoint sent an event that is not JSON") from err
+    choices = event.get("choices") if isinstance(event, dict) else None
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        return None
+    return choices[0]
+
+
+def _merge_call_fragment(calls: dict[int, _PartialCall], fragment: Any) -> None:
+    if not isinstance(fragment, dict):
+        return
+    partial = calls.setdefault(int(fragment.get("index", 0)), _PartialCall())
+    partial.call_id = fragment.get("id") or partial.call_id
+    function = fragment.get("function") or {}
+    partial.name = function.get("name") or partial.name
+    if isinstance(function.get("arguments"), str):
+        partial.arguments.append(function["arguments"])

@@ -1,0 +1,164 @@
+"""AgentSettings: everything the agent service is told, validated once at start-up.
+
+The only reader of the environment for the agent. Flags (`atoms agent serve --port …`)
+override it. Any problem raises `AgentSettingsError` naming the setting.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from services.agent.first_party_mcps import FirstPartyListError, FirstPartyMcp, load_first_party_mcps
+from services.agent.url_origin import origin_of
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/agent/registry.db"
+_DRIVERS = {
+    "postgres": "postgresql+asyncpg",
+    "postgresql": "postgresql+asyncpg",
+    "sqlite": "sqlite+aiosqlite",
+}
+
+
+class AgentSettingsError(ValueError):
+    """A setting is missing or wrong; the message names it."""
+
+    def __init__(self, setting: str, problem: str) -> None:
+        super().__init__(f"{setting}: {problem}")
+        self.setting = setting
+
+
+@dataclass(frozen=True, slots=True)
+class ModelEndpoint:
+    """An OpenAI-compatible chat-completions endpoint."""
+
+    base_url: str
+    model: str
+    api_key: SecretStr | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AgentSettings:
+    """The validated configuration of one agent service process."""
+
+    host: str = "127.0.0.1"
+    port: int = 50052
+    http_port: int | None = 3284
+    metrics_port: int | None = None
+    auth_address: str = "127.0.0.1:50051"
+    database_url: str = DEFAULT_DATABASE_URL
+    first_party_mcps: tuple[FirstPartyMcp, ...] = ()
+    first_party_origins: frozenset[str] = frozenset()
+    allow_loopback_mcp: bool = False
+    model: ModelEndpoint | None = None
+    max_servers_per_user: int = 20
+    max_servers_per_org: int = 50
+    mcp_call_timeout_s: float = 30.0
+    mcp_session_idle_s: float = 300.0
+    mcp_session_max_entries: int = 1000
+    shutdown_grace_s: float = 10.0
+    log_level: str = "INFO"
+
+
+class AgentEnvironment(BaseSettings):
+    """The raw environment variables the agent reads."""
+
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", case_sensitive=True)
+
+    auth_address: str | None = Field(default=None, validation_alias="ATOMS_AUTH_ADDR")
+    database_url: str | None = Field(default=None, validation_alias="ATOMS_AGENT_DATABASE_URL")
+    first_party_mcps_file: Path | None = Field(default=None, validation_alias="ATOMS_FIRST_PARTY_MCPS_FILE")
+    atoms_mcp_url: str | None = Field(default=None, validation_alias="ATOMS_MCP_URL")
+    first_party_origins: str | None = Field(default=None, validation_alias="ATOMS_FIRST_PARTY_MCP_ORIGINS")
+    allow_loopback_mcp: bool = Field(default=False, validation_alias="ATOMS_AGENT_ALLOW_LOOPBACK_MCP")
+    llm_base_url: str | None = Field(default=None, validation_alias="ATOMS_LLM_BASE_URL")
+    llm_api_key: SecretStr | None = Field(default=None, validation_alias="ATOMS_LLM_API_KEY")
+    llm_model: str | None = Field(default=None, validation_alias="ATOMS_LLM_MODEL")
+    log_level: str | None = Field(default=None, validation_alias="ATOMS_LOG_LEVEL")
+
+
+def load_agent_settings(
+    environ: Mapping[str, str] | None = None, *, overrides: Mapping[str, Any] | None = None
+) -> AgentSettings:
+    """Build and validate the settings from the environment and flag overrides.
+
+    Raises:
+        AgentSettingsError: a setting is missing or invalid.
+    """
+    env = AgentEnvironment() if environ is None else AgentEnvironment.model_validate(_known(environ))
+    settings = AgentSettings(
+        auth_address=env.auth_address or AgentSettings.auth_address,
+        database_url=_database_url(env.database_url or DEFAULT_DATABASE_URL),
+        first_party_mcps=_first_party_list(env),
+        allow_loopback_mcp=env.allow_loopback_mcp,
+        model=_model_endpoint(env),
+        log_level=env.log_level or AgentSettings.log_level,
+    )
+    settings = dataclasses.replace(
+        settings, first_party_origins=_origins(env.first_party_origins, settings.first_party_mcps)
+    )
+    return dataclasses.replace(settings, **{k: v for k, v in (overrides or {}).items() if v is not None})
+
+
+def _known(environ: Mapping[str, str]) -> dict[str, str]:
+    names = {str(info.validation_alias) for info in AgentEnvironment.model_fields.values()}
+    return {name: value for name, value in environ.items() if name in names}
+
+
+def _database_url(url: str) -> str:
+    try:
+        parsed = make_url(url)
+    except ArgumentError as err:
+        raise AgentSettingsError("ATOMS_AGENT_DATABASE_URL", "is not a database URL") from err
+    driver = _DRIVERS.get(parsed.drivername, parsed.drivername)
+    if driver not in ("postgresql+asyncpg", "sqlite+aiosqlite"):
+        raise AgentSettingsError(
+            "ATOMS_AGENT_DATABASE_URL", "must be sqlite+aiosqlite:///path or postgresql+asyncpg://…"
+        )
+    return parsed.set(drivername=driver).render_as_string(hide_password=False)
+
+
+def _first_party_list(env: AgentEnvironment) -> tuple[FirstPartyMcp, ...]:
+    try:
+        entries = load_first_party_mcps(env.first_party_mcps_file)
+    except (FirstPartyListError, OSError) as err:
+        raise AgentSettingsError("ATOMS_FIRST_PARTY_MCPS_FILE", str(err)) from err
+    if env.atoms_mcp_url:
+        try:
+            origin_of(env.atoms_mcp_url)
+        except ValueError as err:
+            raise AgentSettingsError("ATOMS_MCP_URL", str(err)) from err
+        entries = tuple(
+            dataclasses.replace(entry, url=env.atoms_mcp_url) if entry.key == "atoms" else entry
+            for entry in entries
+        )
+    return entries
+
+
+def _origins(configured: str | None, entries: tuple[FirstPartyMcp, ...]) -> frozenset[str]:
+    if configured is None:
+        return frozenset(origin_of(entry.url) for entry in entries)
+    try:
+        return frozenset(origin_of(item) for item in configured.split(",") if item.strip())
+    except ValueError as err:
+        raise AgentSettingsError("ATOMS_FIRST_PARTY_MCP_ORIGINS", str(err)) from err
+
+
+def _model_endpoint(env: AgentEnvironment) -> ModelEndpoint | None:
+    if not env.llm_base_url and not env.llm_model:
+        return None
+    if not env.llm_base_url or not env.llm_model:
+        raise AgentSettingsError("ATOMS_LLM_BASE_URL / ATOMS_LLM_MODEL", "set both, or neither")
+    try:
+        origin_of(env.llm_base_url)
+    except ValueError as err:
+        raise AgentSettingsError("ATOMS_LLM_BASE_URL", str(err)) from err
+    return ModelEndpoint(base_url=env.llm_base_url.rstrip("/"), model=env.llm_model, api_key=env.llm_api_key)

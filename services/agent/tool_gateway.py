@@ -1,0 +1,89 @@
+"""ToolGateway: a caller's MCP tools, through the composed configuration and the session pool.
+
+The gRPC servicer, the chat loop and the HTTP face all go through here, so they share one
+path: compose for the caller, pick the server by name, call through a pooled session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from services.agent.errors import AgentError, McpServerNotFoundError
+from services.agent.mcp_composition import ComposedMcpServer, McpComposer
+from services.agent.mcp_session_pool import McpSessionPool
+from services.atoms_grpc.principal import Principal
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ServerTools:
+    """The tools of one server, or why they could not be listed."""
+
+    server: ComposedMcpServer
+    tools: tuple[Any, ...] = ()
+    failure: str = ""
+
+
+class ToolGateway:
+    """Lists and calls a caller's MCP tools."""
+
+    def __init__(self, *, composer: McpComposer, pool: McpSessionPool) -> None:
+        self._composer = composer
+        self._pool = pool
+
+    async def compose(self, principal: Principal, token: str) -> list[ComposedMcpServer]:
+        """The caller's servers (with real headers: never return these to a caller as they are)."""
+        return await self._composer.compose(principal, token)
+
+    async def list_tools(
+        self, principal: Principal, token: str, *, server_name: str, timeout_s: float
+    ) -> list[ServerTools]:
+        """The tools of one server (`server_name`) or of all, concurrently; failures are reported per server.
+
+        Raises:
+            McpServerNotFoundError: `server_name` names no server of the caller's.
+            AgentError: the one named server failed.
+        """
+        servers = await self.compose(principal, token)
+        if server_name:
+            server = _find(servers, server_name)
+            tools = await self._pool.list_tools(server, timeout_s=timeout_s)
+            return [ServerTools(server, tuple(tools))]
+        return list(await asyncio.gather(*(self._tools_of(server, timeout_s) for server in servers)))
+
+    async def call_tool(
+        self,
+        principal: Principal,
+        token: str,
+        *,
+        server_name: str,
+        tool_name: str,
+        arguments: dict[str, Any],
+        timeout_s: float,
+    ) -> Any:
+        """Call one tool; return the MCP `CallToolResult`.
+
+        Raises:
+            McpServerNotFoundError: no server of that name for the caller.
+            AgentError: the server refused or failed the call.
+        """
+        server = _find(await self.compose(principal, token), server_name)
+        return await self._pool.call_tool(server, tool_name, arguments, timeout_s=timeout_s)
+
+    async def _tools_of(self, server: ComposedMcpServer, timeout_s: float) -> ServerTools:
+        try:
+            return ServerTools(server, tuple(await self._pool.list_tools(server, timeout_s=timeout_s)))
+        except AgentError as err:
+            logger.info("listing tools of %s failed: %s", server.name, err.reason)
+            return ServerTools(server, failure=err.message)
+
+
+def _find(servers: list[ComposedMcpServer], name: str) -> ComposedMcpServer:
+    for server in servers:
+        if server.name == name:
+            return server
+    raise McpServerNotFoundError(f"no MCP server named {name!r} for this caller")

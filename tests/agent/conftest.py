@@ -1,0 +1,203 @@
+"""Agent test fixtures: the emulator, the auth service, recording MCP servers of the tests' own, the agent."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import secrets
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+from fastmcp import FastMCP
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from atoms.agent.v1 import agent_pb2_grpc
+from services.agent.first_party_mcps import FirstPartyMcp
+from services.agent.server import AgentServer
+from services.agent.settings import AgentSettings, ModelEndpoint
+from services.agent.url_origin import origin_of
+from services.atoms_grpc.embedded_http_server import EmbeddedHttpServer
+from services.auth.server import AuthServer
+from services.auth.settings import load_auth_settings
+from services.authkit_emulator import EmulatorKeyStore, mint_token, running_emulator
+from tests.support.token_factory import remember
+
+
+@dataclass
+class RecordedRequest:
+    """What an MCP server received: its headers and the JSON-RPC method."""
+
+    authorization: str | None
+    method: str
+
+
+@dataclass
+class RecordingMcp:
+    """A small FastMCP server of the test's own that records every request it receives."""
+
+    url: str
+    requests: list[RecordedRequest] = field(default_factory=list)
+    required_bearer: str | None = None
+
+    @property
+    def authorizations(self) -> list[str | None]:
+        return [request.authorization for request in self.requests]
+
+    def count(self, method: str) -> int:
+        return sum(1 for request in self.requests if request.method == method)
+
+    @property
+    def handshakes(self) -> int:
+        """Session openings: `initialize` (MCP 2025) or `server/discover` (MCP 2026)."""
+        return self.count("initialize") + self.count("server/discover")
+
+
+class _Recorder:
+    """ASGI middleware: records headers and JSON-RPC method; optionally demands a bearer token."""
+
+    def __init__(self, app: ASGIApp, recording: RecordingMcp) -> None:
+        self.app, self.recording = app, recording
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+        body = bytearray()
+        more = True
+        while more:
+            message = await receive()
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+        method = ""
+        try:
+            method = json.loads(body).get("method", "") if body else ""
+        except (ValueError, AttributeError):
+            method = "?"
+        self.recording.requests.append(RecordedRequest(headers.get("authorization"), method))
+        required = self.recording.required_bearer
+        if required is not None and headers.get("authorization") != f"Bearer {required}":
+            await send(
+                {"type": "http.response.start", "status": 401, "headers": [(b"www-authenticate", b"Bearer")]}
+            )
+            await send({"type": "http.response.body", "body": b""})
+            return
+        replayed = False
+
+        async def replay() -> dict[str, Any]:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": bytes(body), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+def _recording_server(name: str) -> FastMCP:
+    server = FastMCP(name)
+
+    @server.tool
+    def echo(text: str) -> str:
+        """Return the text."""
+        return f"{name} says {text}"
+
+    @server.tool
+    def add(a: int, b: int) -> int:
+        """Add two integers."""
+        return a + b
+
+    return server
+
+
+@pytest.fixture
+async def recording_mcp_factory() -> AsyncIterator[Callable[..., Any]]:
+    """Start recording MCP servers on loopback; stop them after the test."""
+    running: list[EmbeddedHttpServer] = []
+
+    async def start(name: str, *, required_bearer: str | None = None) -> RecordingMcp:
+        recording = RecordingMcp(url="", required_bearer=required_bearer)
+        app = _recording_server(name).http_app(path="/mcp", stateless_http=True, json_response=True)
+        server = EmbeddedHttpServer(_Recorder(app, recording))
+        await server.start()
+        running.append(server)
+        recording.url = f"{server.base_url}/mcp"
+        return recording
+
+    yield start
+    for server in reversed(running):
+        await server.stop()
+
+
+@dataclass
+class AgentStack:
+    """The emulator, the auth service and the agent, with a token minter."""
+
+    agent: AgentServer
+    channel: grpc.aio.Channel
+    stub: agent_pb2_grpc.AgentServiceStub
+    issuer: str
+    key_store: EmulatorKeyStore
+    first_party: RecordingMcp
+    internal_token: str
+
+    def token(self, subject: str = "user_a", org_id: str = "org_a", **claims: Any) -> str:
+        return remember(
+            mint_token(self.key_store, issuer=self.issuer, subject=subject, org_id=org_id, **claims)
+        )
+
+    def metadata(self, token: str) -> tuple[tuple[str, str], ...]:
+        return (("authorization", f"Bearer {token}"),)
+
+
+@pytest.fixture
+async def agent_stack_factory(tmp_path: Path, recording_mcp_factory) -> AsyncIterator[Callable[..., Any]]:
+    """Build emulator + auth + agent (with a recording first-party `atoms` server); stop all after."""
+    stack = contextlib.AsyncExitStack()
+
+    async def build(*, model: ModelEndpoint | None = None, **agent_overrides: Any) -> AgentStack:
+        store = EmulatorKeyStore(path=tmp_path / "keys.json")
+        issuer = await stack.enter_async_context(running_emulator(store))
+        internal = remember(secrets.token_urlsafe(36))
+        auth_settings = load_auth_settings(
+            {
+                "WORKOS_CLIENT_ID": "client_test",
+                "WORKOS_API_BASE_URL": f"{issuer}/",
+                "ATOMS_INTERNAL_TOKEN": internal,
+            }
+        )
+        auth = AuthServer(dataclasses.replace(auth_settings, port=0, metrics_port=None))
+        auth_port = await auth.start()
+        stack.push_async_callback(auth.stop)
+        first_party = await recording_mcp_factory("atoms")
+        settings = AgentSettings(
+            port=0,
+            http_port=0,
+            auth_address=f"127.0.0.1:{auth_port}",
+            database_url=f"sqlite+aiosqlite:///{tmp_path / 'agent.db'}",
+            first_party_mcps=(
+                FirstPartyMcp(
+                    key="atoms", display_name="Atoms MCP", url=first_party.url, requires_user_token=True
+                ),
+            ),
+            first_party_origins=frozenset({origin_of(first_party.url)}),
+            allow_loopback_mcp=True,
+            model=model,
+            **agent_overrides,
+        )
+        agent = AgentServer(settings)
+        port = await agent.start()
+        stack.push_async_callback(agent.stop)
+        channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+        stack.push_async_callback(channel.close)
+        return AgentStack(
+            agent, channel, agent_pb2_grpc.AgentServiceStub(channel), issuer, store, first_party, internal
+        )
+
+    yield build
+    await stack.aclose()
