@@ -185,10 +185,9 @@ async def agent_stack_factory(tmp_path: Path, recording_mcp_factory) -> AsyncIte
                     key="atoms", display_name="Atoms MCP", url=first_party.url, requires_user_token=True
                 ),
             ),
-            first_party_origins=frozenset({origin_of(first_party.url)}),
             allow_loopback_mcp=True,
             model=model,
-            **agent_overrides,
+            **{"first_party_origins": frozenset({origin_of(first_party.url)}), **agent_overrides},
         )
         agent = AgentServer(settings)
         port = await agent.start()

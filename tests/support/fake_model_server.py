@@ -1,0 +1,84 @@
+"""A local server speaking the OpenAI chat-completions streaming protocol, scripted for tests.
+
+First turn: it asks for one tool call. Second turn (the conversation holds the tool result):
+it streams an answer quoting the result. It records every request body it receives.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+
+@dataclass
+class FakeModel:
+    """The script: which tool to call with which arguments."""
+
+    tool_name: str
+    tool_arguments: dict[str, Any]
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    authorizations: list[str | None] = field(default_factory=list)
+
+    def app(self) -> Starlette:
+        return Starlette(routes=[Route("/v1/chat/completions", self._completions, methods=["POST"])])
+
+    async def _completions(self, request: Request) -> Response:
+        body = await request.json()
+        self.requests.append(body)
+        self.authorizations.append(request.headers.get("authorization"))
+        if not body.get("stream"):
+            return JSONResponse({"error": {"message": "this fake only streams"}}, status_code=400)
+        tool_results = [m for m in body["messages"] if m.get("role") == "tool"]
+        chunks = self._answer(tool_results[-1]["content"]) if tool_results else self._tool_call()
+        return StreamingResponse(_sse(chunks), media_type="text/event-stream")
+
+    def _tool_call(self) -> list[dict[str, Any]]:
+        arguments = json.dumps(self.tool_arguments)
+        half = len(arguments) // 2
+        call = {
+            "index": 0,
+            "id": "call_1",
+            "type": "function",
+            "function": {"name": self.tool_name, "arguments": ""},
+        }
+        return [
+            _chunk({"role": "assistant", "content": "Let me check. "}),
+            _chunk(
+                {
+                    "tool_calls": [
+                        {**call, "function": {"name": self.tool_name, "arguments": arguments[:half]}}
+                    ]
+                }
+            ),
+            _chunk({"tool_calls": [{"index": 0, "function": {"arguments": arguments[half:]}}]}),
+            _chunk({}, finish_reason="tool_calls"),
+        ]
+
+    def _answer(self, tool_output: str) -> list[dict[str, Any]]:
+        return [
+            _chunk({"content": "The tool said: "}),
+            _chunk({"content": tool_output}),
+            _chunk({}, finish_reason="stop"),
+        ]
+
+
+def _chunk(delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion.chunk",
+        "model": "fake-model",
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
+    }
+
+
+async def _sse(chunks: list[dict[str, Any]]) -> AsyncIterator[bytes]:
+    for chunk in chunks:
+        yield f"data: {json.dumps(chunk)}\n\n".encode()
+    yield b"data: [DONE]\n\n"
