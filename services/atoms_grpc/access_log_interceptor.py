@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -34,6 +35,12 @@ class AccessLogInterceptor(AroundInterceptor):
         try:
             yield
             outcome = _code_of(context, default=grpc.StatusCode.OK)
+        except asyncio.CancelledError:
+            # gRPC cancels the handler when the caller's deadline passes or the caller goes away.
+            remaining = context.time_remaining()
+            expired = remaining is not None and remaining <= 0
+            outcome = grpc.StatusCode.DEADLINE_EXCEEDED if expired else grpc.StatusCode.CANCELLED
+            raise
         except BaseException:
             outcome = _code_of(context, default=grpc.StatusCode.UNKNOWN)
             raise

@@ -15,6 +15,7 @@ Hazards this module exists to prevent:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import re
@@ -126,6 +127,14 @@ class JwksCache:
         """Seconds since the keys in use were fetched, or None before the first fetch."""
         return None if self._keys is None else self._clock() - self._keys.fetched_at
 
+    async def close(self) -> None:
+        """Cancel a fetch under way (at shutdown, after the last RPC)."""
+        task = self._refresh_task
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, JwksFetchError):
+                await task
+
     async def refresh(self) -> None:
         """Fetch the key set now (joining a fetch already under way).
 
@@ -235,9 +244,11 @@ class JwksCache:
         try:
             async with asyncio.timeout(self._policy.fetch_timeout_s):
                 keys, ttl_s = await self._fetch()
-        except (JwksFetchError, httpx.HTTPError, TimeoutError) as err:
+        except Exception as err:
+            # Whatever a hostile or broken endpoint makes happen, it is a failed fetch: the
+            # last good keys stay, and no caller sees anything but JwksFetchError.
             metrics.JWKS_FETCHES.labels(self.issuer, "error").inc()
-            reason = str(err) or type(err).__name__
+            reason = str(err) if isinstance(err, JwksFetchError) else type(err).__name__
             logger.warning(
                 "JWKS fetch failed for issuer %s: %s; keeping %s",
                 self.issuer,
@@ -253,7 +264,6 @@ class JwksCache:
             expires_at=now + ttl_s,
         )
         self._keys = key_set  # only a successful fetch replaces the keys
-        self._unknown_kids.clear()
         metrics.JWKS_FETCHES.labels(self.issuer, "ok").inc()
         metrics.JWKS_KEYS.labels(self.issuer).set(len(keys))
         logger.info(
@@ -297,7 +307,7 @@ class JwksCache:
     def _parse(self, body: bytes) -> list[SigningKey]:
         try:
             document: Any = json.loads(body)
-        except ValueError as err:
+        except (ValueError, RecursionError) as err:  # RecursionError: deeply nested JSON
             raise JwksFetchError("JWKS response is not valid JSON") from err
         raw_keys = document.get("keys") if isinstance(document, dict) else None
         if not isinstance(raw_keys, list):
@@ -321,8 +331,11 @@ class JwksCache:
         try:
             alg = raw.get("alg")
             return SigningKey(jwk=jwt.PyJWK(raw), declared_alg=alg if isinstance(alg, str) else None)
-        except (jwt.PyJWKError, jwt.InvalidKeyError, ValueError, TypeError) as err:
+        except Exception as err:  # PyJWK raises several types (NotImplementedError for alg "none")
             logger.warning(
-                "issuer %s publishes an unusable key (kid %r): %s", self.issuer, raw.get("kid"), err
+                "issuer %s publishes an unusable key (kid %r): %s",
+                self.issuer,
+                raw.get("kid"),
+                type(err).__name__,
             )
             return None

@@ -116,15 +116,19 @@ class AuthServer:
         if self._stopped:
             return
         self._stopped = True
-        if self._maintenance is not None:
-            self._maintenance.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._maintenance
-        await self.host.stop(self.settings.shutdown_grace_s)
-        if self._metrics is not None:
-            self._metrics.stop()
-        if self._owns_http_client:
-            await self._http.aclose()
+        try:
+            if self._maintenance is not None:
+                self._maintenance.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._maintenance
+        finally:
+            await self.host.stop(self.settings.shutdown_grace_s)
+            for cache in self.key_caches.values():
+                await cache.close()
+            if self._metrics is not None:
+                self._metrics.stop()
+            if self._owns_http_client:
+                await self._http.aclose()
 
     async def _maintain_keys(self) -> None:
         """Warm the caches with backoff, keep health in step with readiness, publish key ages."""
@@ -132,8 +136,7 @@ class AuthServer:
         while True:
             for cache in self.key_caches.values():
                 if not cache.is_fresh:
-                    with contextlib.suppress(JwksFetchError):
-                        await cache.refresh()
+                    await _refresh_quietly(cache)
                 age = cache.key_age_s
                 if age is not None:
                     metrics.JWKS_KEY_AGE.labels(cache.issuer).set(age)
@@ -141,6 +144,16 @@ class AuthServer:
             await self.host.set_serving(ready)
             retry_s = _MAINTENANCE_INTERVAL_S if ready else min(retry_s * 2, _WARMUP_RETRY_MAX_S)
             await asyncio.sleep(retry_s)
+
+
+async def _refresh_quietly(cache: JwksCache) -> None:
+    """Refresh one cache; a failure is logged by the cache and must never end the maintenance loop."""
+    try:
+        await cache.refresh()
+    except JwksFetchError:
+        pass
+    except Exception:
+        logger.exception("unexpected error refreshing the keys of %s", cache.issuer)
 
 
 def _build_key_caches(settings: AuthSettings, http_client: httpx.AsyncClient) -> dict[str, JwksCache]:

@@ -322,4 +322,3 @@ def _check_url(setting: str, url: str) -> None:
     if parts.scheme == "http" and parts.hostname and is_loopback_host(parts.hostname):
         return
     raise SettingsError(setting, f"{url!r} must be an https URL (plain http is allowed only on loopback)")
-
