@@ -7,9 +7,15 @@ PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
+NPM ?= npm
+JS_DIR := tests/js
 AUTH_HOST ?= 127.0.0.1
 AUTH_PORT ?= 50051
 EMULATOR_PORT ?= 8100
+MCP_HOST ?= 127.0.0.1
+MCP_PORT ?= 8000
+AGENT_PORT ?= 50052
+AGENT_HTTP_PORT ?= 3284
 # Development-only defaults for `make run-auth`: trust the local AuthKit emulator.
 DEV_EMULATOR_URL ?= http://127.0.0.1:$(EMULATOR_PORT)
 DEV_CLIENT_ID ?= client_dev
@@ -23,12 +29,16 @@ help: ## Show targets
 ##@ Build
 
 .PHONY: install
-install: $(VENV)/.installed ## Create the venv and install the project with dev tools (no-op when up to date)
+install: $(VENV)/.installed $(JS_DIR)/node_modules/.installed ## Create the venv, install the project, dev tools and the JS test client (no-op when up to date)
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+$(JS_DIR)/node_modules/.installed: $(JS_DIR)/package-lock.json
+	$(NPM) ci --prefix $(JS_DIR) --no-audit --no-fund
 	touch $@
 
 .PHONY: protos
@@ -51,7 +61,7 @@ fmt: $(VENV)/.installed ## Apply ruff fixes and formatting
 	$(BIN)/ruff format services scripts tests
 
 .PHONY: test
-test: $(VENV)/.installed ## Run the whole test suite (lint included)
+test: $(VENV)/.installed $(JS_DIR)/node_modules/.installed ## Run the whole test suite (lint included)
 	$(MAKE) --no-print-directory lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -78,7 +88,20 @@ run-auth: $(VENV)/.installed ## Run the AuthKit emulator and the auth service on
 	ATOMS_INTERNAL_TOKEN=$${ATOMS_INTERNAL_TOKEN:-$$($(BIN)/atoms dev internal-token)} \
 	$(BIN)/atoms auth serve --host $(AUTH_HOST) --port $(AUTH_PORT)
 
+.PHONY: run-mcp
+run-mcp: $(VENV)/.installed ## Run the Atoms MCP service on MCP_PORT against `make run-auth`
+	ATOMS_MCP_BASE_URL=$${ATOMS_MCP_BASE_URL:-http://$(MCP_HOST):$(MCP_PORT)} \
+	AUTHKIT_DOMAIN=$${AUTHKIT_DOMAIN:-$(DEV_EMULATOR_URL)} \
+	ATOMS_AUTH_ADDR=$${ATOMS_AUTH_ADDR:-$(AUTH_HOST):$(AUTH_PORT)} \
+	$(BIN)/atoms mcp serve --host $(MCP_HOST) --port $(MCP_PORT)
+
+.PHONY: run-agent
+run-agent: $(VENV)/.installed ## Run the agent service (gRPC AGENT_PORT, HTTP AGENT_HTTP_PORT) against run-auth and run-mcp
+	ATOMS_AUTH_ADDR=$${ATOMS_AUTH_ADDR:-$(AUTH_HOST):$(AUTH_PORT)} \
+	ATOMS_MCP_URL=$${ATOMS_MCP_URL:-http://$(MCP_HOST):$(MCP_PORT)/api/mcp} \
+	$(BIN)/atoms agent serve --port $(AGENT_PORT) --http-port $(AGENT_HTTP_PORT)
+
 .PHONY: clean
-clean: ## Remove the venv, caches and local data under var/
-	rm -rf $(VENV) var .pytest_cache .ruff_cache
+clean: ## Remove the venv, node_modules, caches and local data under var/
+	rm -rf $(VENV) $(JS_DIR)/node_modules var .pytest_cache .ruff_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

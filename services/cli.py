@@ -14,6 +14,7 @@ from services.agent import cli as agent_cli
 from services.auth import cli as auth_cli
 from services.authkit_emulator import cli as emulator_cli
 from services.demo import cli as demo_cli
+from services.mcp import cli as mcp_cli
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="atoms", description="Atoms services and developer tools.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     auth_cli.register(commands)
+    mcp_cli.register(commands)
     agent_cli.register(commands)
     emulator_cli.register(commands)
     demo_cli.register(commands)

@@ -1,0 +1,82 @@
+"""AtomsAuthProvider: FastMCP's RemoteAuthProvider, with an auth outage answered as 503.
+
+What RemoteAuthProvider already gives, unchanged:
+- `/.well-known/oauth-protected-resource/<path>` (RFC 9728) naming AuthKit as the
+  authorization server, so a client without a token can find where to sign in;
+- 401 with `WWW-Authenticate: Bearer ... resource_metadata="..."` for a missing token, and
+  with `error="invalid_token"` when the verifier returns None;
+- 403 `insufficient_scope` when the AccessToken lacks a server-wide required scope.
+
+The one extension point: `get_middleware()`. FastMCP installs Starlette's
+`AuthenticationMiddleware` with its default `on_error`, which would turn any
+`AuthenticationError` into a 400, and any other exception from the verifier into a 500.
+Ours installs the same middleware pair with an `on_error` that answers the verifier's
+`AuthUnavailableError` with 503 and `Retry-After`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastmcp.server.auth import RemoteAuthProvider
+from mcp.server.auth.middleware.auth_context import AuthContextMiddleware
+from mcp.server.auth.middleware.bearer_auth import BearerAuthBackend
+from pydantic import AnyHttpUrl
+from starlette.authentication import AuthenticationError
+from starlette.middleware import Middleware
+from starlette.middleware.authentication import AuthenticationMiddleware
+from starlette.requests import HTTPConnection
+from starlette.responses import JSONResponse, Response
+
+from services.mcp.token_verifier import AuthServiceTokenVerifier, AuthUnavailableError
+
+logger = logging.getLogger(__name__)
+
+RESOURCE_NAME = "Atoms MCP"
+
+
+class AtomsAuthProvider(RemoteAuthProvider):
+    """Protected-resource metadata from RemoteAuthProvider; 503, not 401 or 500, when auth is down."""
+
+    def __init__(
+        self, *, token_verifier: AuthServiceTokenVerifier, authkit_domain: str, base_url: str
+    ) -> None:
+        """Args:
+        token_verifier: asks the auth service; carries the server-wide required scopes.
+        authkit_domain: the authorization server clients are sent to, e.g. https://x.authkit.app.
+        base_url: this server's public origin, e.g. https://mcp.atoms.tech.
+        """
+        super().__init__(
+            token_verifier=token_verifier,
+            authorization_servers=[AnyHttpUrl(authkit_domain)],
+            base_url=base_url,
+            resource_name=RESOURCE_NAME,
+        )
+
+    def get_middleware(self) -> list[Middleware]:
+        """Return FastMCP's authentication middleware pair, with an `on_error` that knows about 503."""
+        return [
+            Middleware(
+                AuthenticationMiddleware,
+                backend=BearerAuthBackend(self),
+                on_error=answer_authentication_error,
+            ),
+            Middleware(AuthContextMiddleware),
+        ]
+
+
+def answer_authentication_error(conn: HTTPConnection, exc: AuthenticationError) -> Response:
+    """Answer an authentication that could not complete.
+
+    Returns:
+        503 with `Retry-After` for `AuthUnavailableError` (the client keeps its token and
+        retries; no OAuth prompt); 400 `invalid_request` for any other AuthenticationError.
+    """
+    if isinstance(exc, AuthUnavailableError):
+        return JSONResponse(
+            {"error": "temporarily_unavailable", "error_description": exc.message},
+            status_code=503,
+            headers={"Retry-After": str(exc.retry_after_s), "Cache-Control": "no-store"},
+        )
+    logger.warning("authentication failed before validation on %s: %s", conn.url.path, exc)
+    return JSONResponse({"error": "invalid_request", "error_description": "malformed credentials"}, 400)
