@@ -1,4 +1,4 @@
-"""`atoms demo` (what `make demo` runs) walks the whole path and exits 0."""
+"""`atoms demo` (what `make demo` runs) walks the seed's whole path with real processes and exits 0."""
 
 from __future__ import annotations
 
@@ -19,10 +19,14 @@ async def test_demo_walks_every_step_and_exits_cleanly() -> None:
     text = output.decode()
     assert process.returncode == 0, text
     for expected in (
-        "auth service is SERVING",
+        "forwards user token: true",
+        "forwards user token: false",
+        "whoami, with no OAuth prompt",
+        "list_projects through the agent",
         "refused: UNAUTHENTICATED INVALID_SIGNATURE",
-        "refused: UNAUTHENTICATED TOKEN_EXPIRED",
-        "refused: UNAUTHENTICATED UNTRUSTED_ISSUER",
+        "HTTP 401, WWW-Authenticate: Bearer resource_metadata=",
+        "stopped agent cleanly",
+        "stopped atoms-mcp cleanly",
         "stopped auth cleanly",
         "demo finished",
     ):

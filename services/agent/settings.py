@@ -94,13 +94,14 @@ def load_agent_settings(
         AgentSettingsError: a setting is missing or invalid.
     """
     env = AgentEnvironment() if environ is None else AgentEnvironment.model_validate(_known(environ))
+    defaults = AgentSettings()
     settings = AgentSettings(
-        auth_address=env.auth_address or AgentSettings.auth_address,
+        auth_address=env.auth_address or defaults.auth_address,
         database_url=_database_url(env.database_url or DEFAULT_DATABASE_URL),
         first_party_mcps=_first_party_list(env),
         allow_loopback_mcp=env.allow_loopback_mcp,
         model=_model_endpoint(env),
-        log_level=env.log_level or AgentSettings.log_level,
+        log_level=env.log_level or defaults.log_level,
     )
     settings = dataclasses.replace(
         settings, first_party_origins=_origins(env.first_party_origins, settings.first_party_mcps)

@@ -1,29 +1,32 @@
-"""The demo's walk through the token's path, one printed hop at a time.
+"""The demo's walk along the seed's path, one printed hop at a time.
 
-It starts the AuthKit emulator and the auth service as child processes on free loopback
-ports, mints a user's session token, and shows each decision the auth service makes. Any
-failed step stops the walk with a non-zero exit.
+It starts the AuthKit emulator, the auth service, the Atoms MCP service and the agent as
+child processes on free loopback ports, mints a signed-in user's session token, and walks
+client -> agent -> Atoms MCP -> auth service and back, with no OAuth prompt; then it shows
+the refusals (a tampered token, a client without a token). Any failed step stops the walk
+with a non-zero exit.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
 import secrets
 import signal
+import socket
 import tempfile
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import grpc
-from google.protobuf import json_format
-from grpc_health.v1 import health_pb2, health_pb2_grpc
+import httpx
+from google.protobuf import json_format, struct_pb2
 
-from atoms.auth.v1 import auth_pb2, auth_pb2_grpc
+from atoms.agent.v1 import agent_pb2, agent_pb2_grpc
 from services.atoms_grpc.service_error import RemoteServiceError
 from services.authkit_emulator import EmulatorKeyStore, mint_token
 from services.demo.child_process import ServiceProcess
@@ -34,9 +37,21 @@ _ENV_TO_DROP = (
     "WORKOS_API_BASE_URL",
     "AUTHKIT_DOMAIN",
     "FASTMCP_SERVER_AUTH_AUTHKITPROVIDER_AUTHKIT_DOMAIN",
+    "FASTMCP_SERVER_AUTH_AUTHKITPROVIDER_BASE_URL",
+    "FASTMCP_SERVER_AUTH_AUTHKITPROVIDER_REQUIRED_SCOPES",
     "ATOMS_INTERNAL_TOKEN",
     "ATOMS_INTERNAL_TOKENS_FILE",
     "ATOMS_AUTH_CONFIG",
+    "ATOMS_AUTH_ADDR",
+    "ATOMS_MCP_BASE_URL",
+    "ATOMS_MCP_REQUIRED_SCOPES",
+    "ATOMS_MCP_DATABASE_URL",
+    "ATOMS_MCP_URL",
+    "ATOMS_AGENT_DATABASE_URL",
+    "ATOMS_FIRST_PARTY_MCP_ORIGINS",
+    "ATOMS_FIRST_PARTY_MCPS_FILE",
+    "ATOMS_LLM_BASE_URL",
+    "ATOMS_LLM_MODEL",
 )
 
 
@@ -51,7 +66,8 @@ class DemoStack:
     workdir: Path
     issuer: str
     auth_address: str
-    internal_token: str
+    mcp_url: str
+    agent_address: str
     key_store: EmulatorKeyStore
 
 
@@ -63,15 +79,27 @@ def say(step: str, detail: str = "") -> None:
         print(f"    {detail}", flush=True)
 
 
+def free_port() -> int:
+    """A port that was free a moment ago (the services need their public URL before they start)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 @contextlib.asynccontextmanager
 async def running_stack(workdir: Path) -> AsyncIterator[DemoStack]:
-    """Start the emulator and the auth service; stop both (SIGTERM, graceful) on exit."""
-    base_env = {key: value for key, value in os.environ.items() if key not in _ENV_TO_DROP}
-    keys_file = workdir / "authkit-keys.json"
-    internal_token = secrets.token_urlsafe(36)
+    """Start emulator, auth, MCP and agent; stop all (SIGTERM, graceful, reverse order) on exit."""
+    env = {key: value for key, value in os.environ.items() if key not in _ENV_TO_DROP}
     started: list[ServiceProcess] = []
+
+    async def start(name: str, *args: str, ready: str, **variables: str) -> str:
+        process = await ServiceProcess.start(name, *args, log_dir=workdir, env={**env, **variables})
+        started.append(process)
+        return (await process.wait_for(ready)).group(1)
+
     try:
-        emulator = await ServiceProcess.start(
+        keys_file = workdir / "authkit-keys.json"
+        issuer = await start(
             "authkit-emulator",
             "dev",
             "authkit",
@@ -79,127 +107,216 @@ async def running_stack(workdir: Path) -> AsyncIterator[DemoStack]:
             "0",
             "--keys-file",
             str(keys_file),
-            log_dir=workdir,
-            env=base_env,
+            ready=r"listening on (http://\S+?);",
         )
-        started.append(emulator)
-        issuer = (await emulator.wait_for(r"listening on (http://\S+?);")).group(1)
-        say("AuthKit emulator is up", f"issuer {issuer}, JWKS {issuer}/sso/jwks/{DEMO_CLIENT_ID}")
-        auth_env = {
-            **base_env,
-            "WORKOS_CLIENT_ID": DEMO_CLIENT_ID,
-            "WORKOS_API_BASE_URL": f"{issuer}/",
-            "ATOMS_INTERNAL_TOKEN": internal_token,
-        }
-        auth = await ServiceProcess.start(
-            "auth", "auth", "serve", "--port", "0", "--no-metrics", log_dir=workdir, env=auth_env
+        say("AuthKit emulator is up", f"issuer {issuer}")
+        auth_port = await start(
+            "auth",
+            "auth",
+            "serve",
+            "--port",
+            "0",
+            "--no-metrics",
+            ready=r'"grpc_port": (\d+)',
+            WORKOS_CLIENT_ID=DEMO_CLIENT_ID,
+            WORKOS_API_BASE_URL=f"{issuer}/",
+            ATOMS_INTERNAL_TOKEN=secrets.token_urlsafe(36),
         )
-        started.append(auth)
-        port = (await auth.wait_for(r'"grpc_port": (\d+)')).group(1)
+        auth_address = f"127.0.0.1:{auth_port}"
+        say("auth service is up", f"{auth_address}, trusting {issuer} (WorkOS session tokens, first-party)")
+        mcp_port = free_port()
+        mcp_base = f"http://127.0.0.1:{mcp_port}"
+        await start(
+            "atoms-mcp",
+            "mcp",
+            "serve",
+            "--port",
+            str(mcp_port),
+            ready=r"(Atoms MCP service listening)",
+            ATOMS_MCP_BASE_URL=mcp_base,
+            AUTHKIT_DOMAIN=issuer,
+            ATOMS_AUTH_ADDR=auth_address,
+            ATOMS_MCP_DATABASE_URL=f"sqlite+aiosqlite:///{workdir / 'atoms.db'}",
+        )
+        say("Atoms MCP service is up", f"{mcp_base}/api/mcp, asking {auth_address} about every token")
+        agent_port = await start(
+            "agent",
+            "agent",
+            "serve",
+            "--port",
+            "0",
+            "--http-port",
+            "0",
+            ready=r'"grpc_port": (\d+)',
+            ATOMS_AUTH_ADDR=auth_address,
+            ATOMS_MCP_URL=f"{mcp_base}/api/mcp",
+            ATOMS_AGENT_DATABASE_URL=f"sqlite+aiosqlite:///{workdir / 'agent.db'}",
+        )
+        say("agent service is up", f"127.0.0.1:{agent_port}, first-party MCP atoms -> {mcp_base}/api/mcp")
         yield DemoStack(
-            workdir, issuer, f"127.0.0.1:{port}", internal_token, EmulatorKeyStore(path=keys_file)
+            workdir=workdir,
+            issuer=issuer,
+            auth_address=auth_address,
+            mcp_url=f"{mcp_base}/api/mcp",
+            agent_address=f"127.0.0.1:{agent_port}",
+            key_store=EmulatorKeyStore(path=keys_file),
         )
     finally:
         for process in reversed(started):
             code = await process.stop()
-            # uvicorn re-raises SIGTERM after its graceful shutdown, so -15 is a clean stop too.
+            # uvicorn-based children may re-raise SIGTERM after a graceful stop: -15 is clean too.
             outcome = "cleanly" if code in (0, -signal.SIGTERM) else f"with exit code {code}"
-            say(f"stopped {process.name} {outcome}", f"log {process.log_path}")
+            say(f"stopped {process.name} {outcome}")
+            if outcome != "cleanly":
+                raise DemoStepError(f"{process.name} did not stop cleanly; see {process.log_path}")
 
 
-async def wait_until_serving(address: str, *, timeout_s: float = 20.0) -> None:
-    """Poll grpc.health.v1 until the server reports SERVING."""
-    deadline = time.monotonic() + timeout_s
-    async with grpc.aio.insecure_channel(address) as channel:
-        health = health_pb2_grpc.HealthStub(channel)
-        while time.monotonic() < deadline:
-            with contextlib.suppress(grpc.aio.AioRpcError):
-                reply = await health.Check(health_pb2.HealthCheckRequest(service=""), timeout=2)
-                if reply.status == health_pb2.HealthCheckResponse.SERVING:
-                    return
-            await asyncio.sleep(0.1)
-    raise DemoStepError(f"{address} did not report SERVING within {timeout_s:.0f}s")
+class AgentCaller:
+    """The front end's side: gRPC calls to the agent with the user's `authorization` metadata."""
 
+    def __init__(self, channel: grpc.aio.Channel, token: str) -> None:
+        self._stub = agent_pb2_grpc.AgentServiceStub(channel)
+        self._metadata = (("authorization", f"Bearer {token}"),)
 
-async def validate(stack: DemoStack, token: str, audience: str = "") -> auth_pb2.Principal:
-    """Ask the auth service about a token; raise RemoteServiceError on refusal."""
-    async with grpc.aio.insecure_channel(stack.auth_address) as channel:
-        stub = auth_pb2_grpc.AuthServiceStub(channel)
+    async def compose(self) -> agent_pb2.ComposeMcpServersResponse:
+        return await self._call(self._stub.ComposeMcpServers, agent_pb2.ComposeMcpServersRequest())
+
+    async def register(self, name: str, url: str) -> agent_pb2.RegisterMcpServerResponse:
+        request = agent_pb2.RegisterMcpServerRequest(
+            name=name, url=url, scope=agent_pb2.MCP_SERVER_SCOPE_USER
+        )
+        return await self._call(self._stub.RegisterMcpServer, request)
+
+    async def call_tool(self, tool: str, **arguments: Any) -> dict[str, Any]:
+        args = struct_pb2.Struct()
+        args.update(arguments)
+        reply = await self._call(
+            self._stub.CallTool,
+            agent_pb2.CallToolRequest(server_name="atoms", tool_name=tool, arguments=args),
+        )
+        if reply.is_error:
+            raise DemoStepError(f"{tool} failed: {reply.content[0].text if reply.content else '?'}")
+        return json_format.MessageToDict(reply.structured_content)
+
+    async def _call(self, method: Any, request: Any) -> Any:
         try:
-            reply = await stub.ValidateToken(
-                auth_pb2.ValidateTokenRequest(token=f"Bearer {token}", audience=audience), timeout=5
-            )
+            return await method(request, metadata=self._metadata, timeout=15)
         except grpc.aio.AioRpcError as err:
             raise RemoteServiceError.from_rpc_error(err, default_reason=err.code().name) from err
-    return reply.principal
-
-
-async def expect_refusal(stack: DemoStack, token: str, reason: str) -> None:
-    """Show that the auth service refuses `token` with `reason`."""
-    try:
-        principal = await validate(stack, token)
-    except RemoteServiceError as err:
-        say("", f"refused: {err.status_code.name} {err.reason} ({err.message})")
-        if err.reason != reason:
-            raise DemoStepError(f"expected reason {reason}, got {err.reason}") from err
-        return
-    raise DemoStepError(f"token was accepted as {principal.subject}; expected {reason}")
 
 
 async def walk(stack: DemoStack) -> None:
-    """The steps of the demo, in the order of the token's path."""
-    await wait_until_serving(stack.auth_address)
-    say("auth service is SERVING", f"{stack.auth_address} (keys loaded from the emulator's JWKS)")
-
+    """The steps of the demo, in the order of the seed's path."""
     token = mint_token(
         stack.key_store,
         issuer=stack.issuer,
         subject="user_demo",
         org_id="org_demo",
         role="admin",
-        permissions=("projects:read", "projects:write"),
+        permissions=("projects:write", "documents:write", "requirements:write"),
     )
     say(
         "a user signs in: AuthKit issues a session token",
-        f"sub=user_demo org_id=org_demo ({len(token)} bytes)",
+        f"sub=user_demo org_id=org_demo role=admin ({len(token)} bytes)",
     )
+    async with grpc.aio.insecure_channel(stack.agent_address) as channel:
+        agent = AgentCaller(channel, token)
+        await _show_composition(agent)
+        await _show_tools_through_the_agent(agent)
+        await _show_tampered_token_refused(channel, token)
+    await _show_oauth_challenge_without_token(stack)
 
-    principal = await validate(stack, token, audience="https://mcp.atoms.local/api/mcp")
-    say("auth service accepts it (first-party session token, no aud needed)")
-    say("", json.dumps(json_format.MessageToDict(principal, preserving_proto_field_name=True)))
 
-    internal = await validate(stack, stack.internal_token)
-    say("an internal service token is accepted", f"service_name={internal.service_name}")
+async def _show_composition(agent: AgentCaller) -> None:
+    await agent.register("atoms-mcp", "https://mcp.lookalike.example/api/mcp")
+    composed = await agent.compose()
+    say("the agent composes the user's MCP servers (a user registered a lookalike named atoms-mcp)")
+    for server in composed.servers:
+        say(
+            "",
+            f"{server.name:<10} {server.url:<45} "
+            f"forwards user token: {str(server.forwards_user_token).lower():<5} "
+            f"headers: {json.dumps(dict(server.headers))}",
+        )
+    forwarded = [server.name for server in composed.servers if server.forwards_user_token]
+    if forwarded != ["atoms"]:
+        raise DemoStepError(f"the token would be forwarded to {forwarded}, expected only atoms")
 
-    say("a tampered token is refused")
-    await expect_refusal(
-        stack, token[:-6] + ("AAAAAA" if not token.endswith("AAAAAA") else "BBBBBB"), "INVALID_SIGNATURE"
+
+async def _show_tools_through_the_agent(agent: AgentCaller) -> None:
+    started = time.perf_counter()
+    whoami = await agent.call_tool("whoami")
+    say(
+        "client -> agent -> Atoms MCP -> auth service: whoami, with no OAuth prompt",
+        f"{json.dumps(whoami)} ({(time.perf_counter() - started) * 1000:.0f} ms)",
     )
-
-    say("an expired token is refused")
-    now = time.time()
-    expired = mint_token(
-        stack.key_store,
-        issuer=stack.issuer,
-        subject="user_demo",
-        extra_claims={"iat": int(now) - 600, "exp": int(now) - 300},
+    if whoami.get("subject") != "user_demo":
+        raise DemoStepError("whoami did not return the signed-in user")
+    created = await agent.call_tool(
+        "create_project", name="Demo project", description="Created through the agent"
     )
-    await expect_refusal(stack, expired, "TOKEN_EXPIRED")
+    say("create_project through the agent", json.dumps(created))
+    listed = await agent.call_tool("list_projects")
+    say("list_projects through the agent", json.dumps(listed))
+    if "Demo project" not in json.dumps(listed):
+        raise DemoStepError("list_projects does not show the project just created")
 
-    say("a token from an untrusted issuer is refused")
-    foreign = mint_token(stack.key_store, issuer="https://evil.example", subject="user_demo")
-    await expect_refusal(stack, foreign, "UNTRUSTED_ISSUER")
+
+async def _show_tampered_token_refused(channel: grpc.aio.Channel, token: str) -> None:
+    tampered = token[:-6] + ("AAAAAA" if not token.endswith("AAAAAA") else "BBBBBB")
+    say("a tampered token is refused by the agent (the auth service's reason passes through)")
+    try:
+        await AgentCaller(channel, tampered).compose()
+    except RemoteServiceError as err:
+        say("", f"refused: {err.status_code.name} {err.reason} ({err.message})")
+        if err.reason != "INVALID_SIGNATURE":
+            raise DemoStepError(f"expected INVALID_SIGNATURE, got {err.reason}") from err
+        return
+    raise DemoStepError("the tampered token was accepted")
+
+
+async def _show_oauth_challenge_without_token(stack: DemoStack) -> None:
+    say("a client without a token gets the MCP OAuth challenge from the Atoms MCP service")
+    initialize = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-06-18",
+            "capabilities": {},
+            "clientInfo": {"name": "demo", "version": "0"},
+        },
+    }
+    async with httpx.AsyncClient(timeout=10) as http:
+        response = await http.post(
+            stack.mcp_url, json=initialize, headers={"accept": "application/json, text/event-stream"}
+        )
+        challenge = response.headers.get("www-authenticate", "")
+        say("", f"HTTP {response.status_code}, WWW-Authenticate: {challenge}")
+        if response.status_code != 401 or "resource_metadata=" not in challenge:
+            raise DemoStepError("expected 401 with a resource_metadata challenge")
+        metadata_url = challenge.split('resource_metadata="', 1)[1].split('"', 1)[0]
+        metadata = (await http.get(metadata_url)).json()
+    say("", f"protected resource metadata: authorization_servers={metadata.get('authorization_servers')}")
+    if not any(
+        str(server).rstrip("/") == stack.issuer for server in metadata.get("authorization_servers", [])
+    ):
+        raise DemoStepError("the metadata does not name AuthKit (the emulator) as the authorization server")
 
 
 async def run_demo() -> int:
     """Run the whole walk; return 0 when every step showed what it should."""
     workdir = Path(tempfile.mkdtemp(prefix="atoms-demo-"))
-    say("Atoms demo: the token's path through the auth service", f"logs in {workdir}")
+    say(
+        "Atoms demo: a signed-in user's token, from the client through the agent to the Atoms MCP",
+        f"logs in {workdir}",
+    )
+    started = time.perf_counter()
     try:
         async with running_stack(workdir) as stack:
             await walk(stack)
-    except (DemoStepError, RuntimeError, RemoteServiceError) as err:
-        say("DEMO FAILED", str(err))
+    except (DemoStepError, RuntimeError, RemoteServiceError, httpx.HTTPError, OSError) as err:
+        say("DEMO FAILED", f"{type(err).__name__}: {err}")
         return 1
-    say("demo finished: every step showed what it should")
+    say(f"demo finished in {time.perf_counter() - started:.1f}s: every step showed what it should")
     return 0

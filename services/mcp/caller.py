@@ -62,7 +62,7 @@ class Caller:
     insecure_dev: bool = False
 
     @property
-    def actor(self) -> str:
+    def author(self) -> str:
         """Who is recorded as author: the user id, or `service:<name>` for an internal service."""
         return self.principal.subject
 

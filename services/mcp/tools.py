@@ -66,7 +66,7 @@ class WhoAmI:
     scopes: tuple[str, ...]
     client_id: str
     service_name: str
-    actor: str
+    actor: str  # who acts on the user's behalf in an impersonated session (act.sub); "" otherwise
     expires_at: datetime | None
     may_write: tuple[str, ...]
     insecure_dev: bool
@@ -138,7 +138,7 @@ class AtomsTools:
             scopes=principal.scopes,
             client_id=principal.client_id,
             service_name=principal.service_name,
-            actor=caller.actor,
+            actor=principal.actor,
             expires_at=principal.expires_at,
             may_write=tuple(p.value for p in Permission if caller.may(p)),
             insecure_dev=caller.insecure_dev,
@@ -159,9 +159,9 @@ class AtomsTools:
         caller = self._callers.current()
         org_id = caller.require(Permission.PROJECTS_WRITE)
         project = await self._store.create_project(
-            org_id, name=name, description=description, author=caller.actor
+            org_id, name=name, description=description, author=caller.author
         )
-        logger.info("project %s created in org %s by %s", project.id, org_id, caller.actor)
+        logger.info("project %s created in org %s by %s", project.id, org_id, caller.author)
         return project
 
     async def list_documents(
@@ -182,9 +182,9 @@ class AtomsTools:
         caller = self._callers.current()
         org_id = caller.require(Permission.DOCUMENTS_WRITE)
         document = await self._store.create_document(
-            org_id, project_id, title=title, description=description, author=caller.actor
+            org_id, project_id, title=title, description=description, author=caller.author
         )
-        logger.info("document %s created in org %s by %s", document.id, org_id, caller.actor)
+        logger.info("document %s created in org %s by %s", document.id, org_id, caller.author)
         return document
 
     async def list_requirements(
@@ -221,9 +221,15 @@ class AtomsTools:
         caller = self._callers.current()
         org_id = caller.require(Permission.REQUIREMENTS_WRITE)
         requirement = await self._store.create_requirement(
-            org_id, document_id, title=title, text=text, status=status, priority=priority, author=caller.actor
+            org_id,
+            document_id,
+            title=title,
+            text=text,
+            status=status,
+            priority=priority,
+            author=caller.author,
         )
-        logger.info("requirement %s created in org %s by %s", requirement.id, org_id, caller.actor)
+        logger.info("requirement %s created in org %s by %s", requirement.id, org_id, caller.author)
         return requirement
 
     async def update_requirement(
@@ -239,9 +245,9 @@ class AtomsTools:
         org_id = caller.require(Permission.REQUIREMENTS_WRITE)
         changes = RequirementChanges(title=title, text=text, status=status, priority=priority)
         requirement = await self._store.update_requirement(
-            org_id, requirement_id, changes, author=caller.actor
+            org_id, requirement_id, changes, author=caller.author
         )
-        logger.info("requirement %s updated in org %s by %s", requirement.id, org_id, caller.actor)
+        logger.info("requirement %s updated in org %s by %s", requirement.id, org_id, caller.author)
         return requirement
 
 
