@@ -93,3 +93,20 @@ async def start_auth_server() -> AsyncIterator[Callable[..., Any]]:
     yield start
     for server in reversed(servers):
         await server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL database URL: ATOMS_TEST_POSTGRES_URL, else a temporary local server, else skip."""
+    import os
+
+    from tests.support.postgres_server import PostgresUnavailableError, temporary_postgres
+
+    if configured := os.environ.get("ATOMS_TEST_POSTGRES_URL"):
+        yield configured
+        return
+    try:
+        with temporary_postgres() as url:
+            yield url
+    except PostgresUnavailableError as err:
+        pytest.skip(f"no PostgreSQL server for this test: {err} (set ATOMS_TEST_POSTGRES_URL to use one)")
