@@ -95,6 +95,17 @@ class McpComposer:
             servers.append(_registered_server(registered))
         return servers
 
+    async def find(self, principal: Principal, token: str, name: str) -> ComposedMcpServer | None:
+        """The caller's server called `name`, or None; system servers are found without a database query."""
+        expires_at = principal.expires_at.timestamp() if principal.expires_at else None
+        for entry in self._first_party:
+            if entry.key == name:
+                return self._system_server(entry, token, expires_at)
+        for registered in await self._registry.list_visible(principal):
+            if registered.enabled and registered.name == name:
+                return _registered_server(registered)
+        return None
+
     def _system_server(self, entry: FirstPartyMcp, token: str, expires_at: float | None) -> ComposedMcpServer:
         first_party = self._origin_allowed(entry.url)
         forwards = first_party and entry.auth == "internal" and entry.requires_user_token and bool(token)

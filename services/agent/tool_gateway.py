@@ -71,7 +71,9 @@ class ToolGateway:
             McpServerNotFoundError: no server of that name for the caller.
             AgentError: the server refused or failed the call.
         """
-        server = _find(await self.compose(principal, token), server_name)
+        server = await self._composer.find(principal, token, server_name)
+        if server is None:
+            raise McpServerNotFoundError(f"no MCP server named {server_name!r} for this caller")
         return await self._pool.call_tool(server, tool_name, arguments, timeout_s=timeout_s)
 
     async def _tools_of(self, server: ComposedMcpServer, timeout_s: float) -> ServerTools:
