@@ -68,6 +68,7 @@ class DemoStack:
     auth_address: str
     mcp_url: str
     agent_address: str
+    agent_http_url: str
     key_store: EmulatorKeyStore
 
 
@@ -87,15 +88,22 @@ def free_port() -> int:
 
 
 @contextlib.asynccontextmanager
-async def running_stack(workdir: Path) -> AsyncIterator[DemoStack]:
-    """Start emulator, auth, MCP and agent; stop all (SIGTERM, graceful, reverse order) on exit."""
+async def running_stack(
+    workdir: Path, *, agent_env: dict[str, str] | None = None
+) -> AsyncIterator[DemoStack]:
+    """Start emulator, auth, MCP and agent; stop all (SIGTERM, graceful, reverse order) on exit.
+
+    Args:
+        workdir: where the logs, key file and databases go.
+        agent_env: extra environment for the agent (a model endpoint, development flags).
+    """
     env = {key: value for key, value in os.environ.items() if key not in _ENV_TO_DROP}
     started: list[ServiceProcess] = []
 
     async def start(name: str, *args: str, ready: str, **variables: str) -> str:
         process = await ServiceProcess.start(name, *args, log_dir=workdir, env={**env, **variables})
         started.append(process)
-        return (await process.wait_for(ready)).group(1)
+        return "|".join((await process.wait_for(ready)).groups())
 
     try:
         keys_file = workdir / "authkit-keys.json"
@@ -139,7 +147,7 @@ async def running_stack(workdir: Path) -> AsyncIterator[DemoStack]:
             ATOMS_MCP_DATABASE_URL=f"sqlite+aiosqlite:///{workdir / 'atoms.db'}",
         )
         say("Atoms MCP service is up", f"{mcp_base}/api/mcp, asking {auth_address} about every token")
-        agent_port = await start(
+        agent_ports = await start(
             "agent",
             "agent",
             "serve",
@@ -147,18 +155,24 @@ async def running_stack(workdir: Path) -> AsyncIterator[DemoStack]:
             "0",
             "--http-port",
             "0",
-            ready=r'"grpc_port": (\d+)',
+            ready=r'"grpc_port": (\d+), "http_port": (\d+)',
             ATOMS_AUTH_ADDR=auth_address,
             ATOMS_MCP_URL=f"{mcp_base}/api/mcp",
             ATOMS_AGENT_DATABASE_URL=f"sqlite+aiosqlite:///{workdir / 'agent.db'}",
+            **(agent_env or {}),
         )
-        say("agent service is up", f"127.0.0.1:{agent_port}, first-party MCP atoms -> {mcp_base}/api/mcp")
+        agent_port, agent_http_port = agent_ports.split("|")
+        say(
+            "agent service is up",
+            f"gRPC 127.0.0.1:{agent_port}, HTTP :{agent_http_port}, atoms -> {mcp_base}/api/mcp",
+        )
         yield DemoStack(
             workdir=workdir,
             issuer=issuer,
             auth_address=auth_address,
             mcp_url=f"{mcp_base}/api/mcp",
             agent_address=f"127.0.0.1:{agent_port}",
+            agent_http_url=f"http://127.0.0.1:{agent_http_port}",
             key_store=EmulatorKeyStore(path=keys_file),
         )
     finally:
