@@ -6,10 +6,8 @@ client -> gRPC host -> HTTP face -> metrics endpoint.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
-import signal
 
 import httpx
 
@@ -30,6 +28,7 @@ from services.atoms_grpc.embedded_http_server import EmbeddedHttpServer
 from services.atoms_grpc.grpc_service_host import GrpcServiceHost
 from services.atoms_grpc.request_id_interceptor import RequestIdInterceptor
 from services.atoms_grpc.service_metrics import MetricsEndpoint
+from services.atoms_grpc.service_runner import run_until_signalled
 from services.atoms_grpc.status_mapping import StatusMappingInterceptor
 
 logger = logging.getLogger(__name__)
@@ -130,14 +129,4 @@ class AgentServer:
 
 async def serve(settings: AgentSettings) -> None:
     """Run the agent until SIGINT or SIGTERM, then stop gracefully."""
-    server = AgentServer(settings)
-    stop_requested = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop_requested.set)
-    await server.start()
-    try:
-        await stop_requested.wait()
-        logger.info("shutdown requested; draining for up to %.1fs", settings.shutdown_grace_s)
-    finally:
-        await server.stop()
+    await run_until_signalled(AgentServer(settings), name="agent service", grace_s=settings.shutdown_grace_s)

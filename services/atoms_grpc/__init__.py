@@ -2,7 +2,8 @@
 
 Typical server: a `GrpcServiceHost` with the interceptor chain
 `RequestIdInterceptor -> AccessLogInterceptor -> StatusMappingInterceptor -> BearerAuthInterceptor`,
-handlers reading `current_principal()`, domain errors raised as `ServiceError` subclasses.
+handlers reading `current_principal()`, domain errors raised as `ServiceError` subclasses,
+and a `serve()` entry point that hands the server to `run_until_signalled`.
 """
 
 from services.atoms_grpc.access_log_interceptor import AccessLogInterceptor
@@ -25,6 +26,7 @@ from services.atoms_grpc.request_context import (
 from services.atoms_grpc.request_id_interceptor import RequestIdInterceptor
 from services.atoms_grpc.service_error import RemoteServiceError, ServiceError
 from services.atoms_grpc.service_metrics import MetricsEndpoint
+from services.atoms_grpc.service_runner import RunnableService, SelfEndingService, run_until_signalled
 from services.atoms_grpc.status_mapping import StatusMappingInterceptor
 from services.atoms_grpc.token_fingerprint import fingerprint_token, strip_bearer
 
@@ -44,6 +46,8 @@ __all__ = [
     "PrincipalKind",
     "RemoteServiceError",
     "RequestIdInterceptor",
+    "RunnableService",
+    "SelfEndingService",
     "ServiceError",
     "StatusMappingInterceptor",
     "configure_logging",
@@ -52,5 +56,6 @@ __all__ = [
     "current_request_id",
     "fingerprint_token",
     "forwarded_metadata",
+    "run_until_signalled",
     "strip_bearer",
 ]

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 
 import httpx
 
@@ -19,6 +18,7 @@ from services.atoms_grpc.access_log_interceptor import AccessLogInterceptor
 from services.atoms_grpc.grpc_service_host import GrpcServiceHost
 from services.atoms_grpc.request_id_interceptor import RequestIdInterceptor
 from services.atoms_grpc.service_metrics import MetricsEndpoint
+from services.atoms_grpc.service_runner import run_until_signalled
 from services.atoms_grpc.status_mapping import StatusMappingInterceptor
 from services.auth import metrics
 from services.auth.internal_tokens import InternalTokenRegistry
@@ -168,14 +168,4 @@ def _build_key_caches(settings: AuthSettings, http_client: httpx.AsyncClient) ->
 
 async def serve(settings: AuthSettings) -> None:
     """Run the auth service until SIGINT or SIGTERM, then stop gracefully."""
-    server = AuthServer(settings)
-    stop_requested = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop_requested.set)
-    await server.start()
-    try:
-        await stop_requested.wait()
-        logger.info("shutdown requested; draining for up to %.1fs", settings.shutdown_grace_s)
-    finally:
-        await server.stop()
+    await run_until_signalled(AuthServer(settings), name="auth service", grace_s=settings.shutdown_grace_s)

@@ -1,4 +1,4 @@
-"""Running the emulator with uvicorn: in the foreground for `atoms dev authkit`, in-process for tests.
+"""Running the emulator: in the foreground for `atoms dev authkit`, on the caller's loop for tests.
 
 The listening socket is bound before the app is built, so the issuer URL names the port
 actually bound, which matters when the port is 0 (pick any free port).
@@ -6,24 +6,23 @@ actually bound, which matters when the port is 0 (pick any free port).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import socket
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
-import uvicorn
-from starlette.applications import Starlette
+import uvloop
 
+from services.atoms_grpc.embedded_http_server import EmbeddedHttpServer
+from services.atoms_grpc.service_runner import run_until_signalled
 from services.authkit_emulator.app import DEFAULT_JWKS_MAX_AGE_S, build_emulator_app
 from services.authkit_emulator.key_store import DEFAULT_KEYS_FILE, EmulatorKeyStore
 
 logger = logging.getLogger(__name__)
 
 _WILDCARD_TO_LOOPBACK = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}  # noqa: S104
-_STARTUP_TIMEOUT_S = 10.0
-_SHUTDOWN_GRACE_S = 5
+_SHUTDOWN_GRACE_S = 5.0
 
 
 def bind_listener(*, host: str, port: int) -> socket.socket:
@@ -56,7 +55,7 @@ def run_emulator(
     public_url: str | None = None,
     on_ready: Callable[[str], None] | None = None,
 ) -> None:
-    """Serve the emulator in the foreground until SIGINT or SIGTERM.
+    """Serve the emulator in the foreground until SIGINT or SIGTERM, then stop gracefully.
 
     Args:
         host: the address to listen on.
@@ -75,10 +74,12 @@ def run_emulator(
     listener = bind_listener(host=host, port=port)
     with listener:
         issuer = public_url or emulator_base_url(host=host, port=listener.getsockname()[1])
-        app = build_emulator_app(store, issuer=issuer, jwks_max_age_s=jwks_max_age_s)
+        server = _emulator_http_server(
+            store, listener, host=host, issuer=issuer, jwks_max_age_s=jwks_max_age_s
+        )
         if on_ready is not None:
             on_ready(issuer)
-        _uvicorn_server(app).run(sockets=[listener])
+        uvloop.run(run_until_signalled(server, name="authkit emulator", grace_s=_SHUTDOWN_GRACE_S))
 
 
 @contextlib.asynccontextmanager
@@ -106,40 +107,26 @@ async def running_emulator(
     listener = bind_listener(host=host, port=port)
     with listener:
         base_url = emulator_base_url(host=host, port=listener.getsockname()[1])
-        app = build_emulator_app(store, issuer=base_url, jwks_max_age_s=jwks_max_age_s)
-        server = _uvicorn_server(app)
-        serving = asyncio.create_task(server.serve(sockets=[listener]))
+        server = _emulator_http_server(
+            store, listener, host=host, issuer=base_url, jwks_max_age_s=jwks_max_age_s
+        )
+        await server.start()
         try:
-            await _wait_until_started(server, serving)
             logger.debug("authkit emulator listening on %s", base_url)
             yield base_url
         finally:
-            server.should_exit = True
-            await serving
+            await server.stop()
 
 
-def _uvicorn_server(app: Starlette) -> uvicorn.Server:
-    # log_config=None: uvicorn's records go to whatever the program configured (JSON lines from
-    # `atoms dev authkit`, pytest's capture in tests) instead of uvicorn replacing the setup.
-    config = uvicorn.Config(
-        app,
-        log_level="warning",
-        log_config=None,
+def _emulator_http_server(
+    store: EmulatorKeyStore, listener: socket.socket, *, host: str, issuer: str, jwks_max_age_s: int
+) -> EmbeddedHttpServer:
+    # uvicorn logs at WARNING: its per-start INFO lines would only repeat the announcement.
+    return EmbeddedHttpServer(
+        build_emulator_app(store, issuer=issuer, jwks_max_age_s=jwks_max_age_s),
+        host=host,
+        sockets=[listener],
+        grace_s=_SHUTDOWN_GRACE_S,
         lifespan="off",
-        access_log=False,
-        server_header=False,
-        timeout_graceful_shutdown=_SHUTDOWN_GRACE_S,
+        log_level="warning",
     )
-    return uvicorn.Server(config)
-
-
-async def _wait_until_started(server: uvicorn.Server, serving: asyncio.Task[None]) -> None:
-    try:
-        async with asyncio.timeout(_STARTUP_TIMEOUT_S):
-            while not server.started:
-                if serving.done():
-                    serving.result()
-                    raise RuntimeError("the authkit emulator stopped during startup")
-                await asyncio.sleep(0.01)
-    except TimeoutError as err:
-        raise RuntimeError(f"the authkit emulator did not start within {_STARTUP_TIMEOUT_S:.0f}s") from err

@@ -9,27 +9,27 @@ running several replicas behind a load balancer needs.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
-import signal
 import socket
-from collections.abc import Iterator
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-import uvicorn
 from fastmcp import FastMCP
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from services.atoms_grpc.auth_client import AuthClient, AuthClientPolicy
+from services.atoms_grpc.embedded_http_server import EmbeddedHttpServer
+from services.atoms_grpc.loopback import is_loopback_host
+from services.atoms_grpc.service_runner import run_until_signalled
 from services.mcp.atoms_store import AtomsStore
 from services.mcp.auth_provider import AtomsAuthProvider
 from services.mcp.caller import CallerSource
 from services.mcp.insecure_dev import InsecureDevMarker, warn_insecure_dev
-from services.mcp.settings import McpSettings, is_loopback_host, require_authentication
+from services.mcp.settings import McpSettings, require_authentication
 from services.mcp.token_verifier import AuthServiceTokenVerifier
 from services.mcp.tools import AtomsTools
 
@@ -40,8 +40,7 @@ INSTRUCTIONS = (
     "Tools for the Atoms requirements workspace of your organization: projects hold documents, "
     "documents hold requirements. Call whoami to see who you are and what you may change."
 )
-_STARTUP_TIMEOUT_S = 10.0
-_SHUTDOWN_GRACE_S = 5
+_SHUTDOWN_GRACE_S = 5.0
 
 
 def build_mcp(settings: McpSettings, *, store: AtomsStore, auth_client: AuthClient | None) -> FastMCP[Any]:
@@ -130,11 +129,10 @@ class McpServer:
         require_authentication(settings)
         self.settings = settings
         self._resources = contextlib.AsyncExitStack()
-        self._uvicorn: uvicorn.Server | None = None
-        self._serving: asyncio.Task[None] | None = None
+        self._http: EmbeddedHttpServer | None = None
         self.port: int | None = None
 
-    async def start(self, *, sockets: list[socket.socket] | None = None) -> int:
+    async def start(self, *, sockets: Sequence[socket.socket] | None = None) -> int:
         """Open the store and the auth channel, then listen; return the bound port.
 
         Args:
@@ -146,14 +144,19 @@ class McpServer:
             RuntimeError: the HTTP server did not start.
         """
         try:
-            app = await self._build(self._resources)
-            self._uvicorn = _uvicorn_server(app, self.settings)
-            self._serving = asyncio.get_running_loop().create_task(self._uvicorn.serve(sockets=sockets))
-            await _wait_until_started(self._uvicorn, self._serving)
+            self._http = EmbeddedHttpServer(
+                await self._build(self._resources),
+                host=self.settings.host,
+                port=self.settings.port,
+                sockets=sockets,
+                grace_s=_SHUTDOWN_GRACE_S,
+                lifespan="on",
+                log_level=self.settings.log_level.lower(),
+            )
+            self.port = await self._http.start()
         except BaseException:
             await self.stop()
             raise
-        self.port = self._uvicorn.servers[0].sockets[0].getsockname()[1]
         logger.info(
             "Atoms MCP service listening on %s:%d%s (auth service %s, %s)",
             self.settings.host,
@@ -167,17 +170,17 @@ class McpServer:
         return self.port
 
     async def wait(self) -> None:
-        """Return when the HTTP server has stopped (SIGINT/SIGTERM, or `stop()`)."""
-        if self._serving is not None:
-            await asyncio.shield(self._serving)
+        """Return when the HTTP server has stopped, by `stop()` or by itself."""
+        if self._http is not None:
+            await self._http.wait()
 
     async def stop(self) -> None:
         """Finish in-flight requests within the grace period, then close the auth channel and store."""
-        if self._uvicorn is not None and self._serving is not None:
-            self._uvicorn.should_exit = True
+        if self._http is not None:
+            # A server that already failed must not keep the auth channel and store open.
             with contextlib.suppress(Exception):
-                await self._serving
-        self._uvicorn, self._serving = None, None
+                await self._http.stop()
+        self._http = None
         await self._resources.aclose()
 
     async def _build(self, resources: contextlib.AsyncExitStack) -> Starlette:
@@ -214,60 +217,5 @@ def route_fastmcp_logs() -> None:
 
 
 async def serve(settings: McpSettings) -> None:
-    """Run the MCP service until SIGINT or SIGTERM, then stop gracefully."""
-    server = McpServer(settings)
-    stop_requested = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop_requested.set)
-    await server.start()
-    try:
-        stopping = loop.create_task(stop_requested.wait())
-        serving = loop.create_task(server.wait())
-        await asyncio.wait({stopping, serving}, return_when=asyncio.FIRST_COMPLETED)
-        for task in (stopping, serving):
-            task.cancel()
-        logger.info("shutdown requested; draining requests for up to %ds", _SHUTDOWN_GRACE_S)
-    finally:
-        await server.stop()
-
-
-class _Uvicorn(uvicorn.Server):
-    """uvicorn without its own signal handling: `serve()` owns SIGINT/SIGTERM.
-
-    uvicorn re-raises a captured signal once it has stopped, which would kill the process
-    before the store and the auth channel are closed, and would take over the signals of a
-    test process that runs the server in-process.
-    """
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
-def _uvicorn_server(app: Starlette, settings: McpSettings) -> uvicorn.Server:
-    # log_config=None: uvicorn's records go to the program's logging setup (JSON lines).
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        log_level=settings.log_level.lower(),
-        access_log=False,
-        server_header=False,
-        lifespan="on",
-        timeout_graceful_shutdown=_SHUTDOWN_GRACE_S,
-    )
-    return _Uvicorn(config)
-
-
-async def _wait_until_started(server: uvicorn.Server, serving: asyncio.Task[None]) -> None:
-    try:
-        async with asyncio.timeout(_STARTUP_TIMEOUT_S):
-            while not server.started:
-                if serving.done():
-                    serving.result()
-                    raise RuntimeError("the MCP server stopped during startup")
-                await asyncio.sleep(0.01)
-    except TimeoutError as err:
-        raise RuntimeError(f"the MCP server did not start within {_STARTUP_TIMEOUT_S:.0f}s") from err
+    """Run the MCP service until SIGINT or SIGTERM (or until its HTTP server ends), then stop gracefully."""
+    await run_until_signalled(McpServer(settings), name="Atoms MCP service", grace_s=_SHUTDOWN_GRACE_S)

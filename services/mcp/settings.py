@@ -19,7 +19,6 @@ Any problem raises `SettingsError` naming the variable and saying how to fix it.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import os
@@ -31,6 +30,8 @@ from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_vali
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+
+from services.atoms_grpc.loopback import is_loopback_host
 
 logger = logging.getLogger(__name__)
 
@@ -264,13 +265,3 @@ def _require_https_or_loopback(url: str) -> None:
     if parts.scheme == "http" and parts.hostname and is_loopback_host(parts.hostname):
         return
     raise ValueError(f"{url!r} must be an https URL (plain http is allowed only on loopback)")
-
-
-def is_loopback_host(host: str) -> bool:
-    """True for `localhost` and loopback addresses (127.0.0.0/8, ::1)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import jwt
+import pytest
 
 from services.authkit_emulator.__main__ import main as emulator_main
 
@@ -113,7 +114,10 @@ def test_internal_token_cli_prints_a_fresh_random_token(capsys):
     assert first != second
 
 
-async def test_dev_authkit_serves_on_the_announced_address_until_interrupted(tmp_path):
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=["sigint", "sigterm"])
+async def test_dev_authkit_serves_on_the_announced_address_until_signalled_then_exits_0(
+    tmp_path, stop_signal
+):
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -134,7 +138,7 @@ async def test_dev_authkit_serves_on_the_announced_address_until_interrupted(tmp
         async with httpx.AsyncClient(timeout=5.0) as client:
             health = await client.get(f"{base_url}/health")
     finally:
-        process.send_signal(signal.SIGINT)
+        process.send_signal(stop_signal)
         code = await asyncio.wait_for(process.wait(), timeout=30)
 
     assert health.json() == {"status": "ok"}
