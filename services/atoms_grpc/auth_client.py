@@ -17,11 +17,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import grpc
+from pydantic import SecretStr
 
 from atoms.auth.v1 import auth_pb2, auth_pb2_grpc
 from services.atoms_grpc.auth_errors import AuthServiceUnavailableError
 from services.atoms_grpc.principal import Principal
 from services.atoms_grpc.service_error import RemoteServiceError
+from services.atoms_grpc.tls_config import TlsConfig, open_channel
 from services.atoms_grpc.token_fingerprint import strip_bearer
 
 logger = logging.getLogger(__name__)
@@ -58,12 +60,17 @@ class AuthClient:
         target: str,
         policy: AuthClientPolicy | None = None,
         channel: grpc.aio.Channel | None = None,
+        tls: TlsConfig | None = None,
+        caller_token: SecretStr | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """Args:
         target: `host:port` of the auth service (ATOMS_AUTH_ADDR).
         policy: timeouts, retries and cache bounds.
         channel: an existing channel (the caller then owns it); by default one is opened on first use.
+        tls: TLS (and this process's client certificate) for the channel; plaintext when None.
+        caller_token: this service's own internal token, sent as `authorization` metadata so an
+            auth service that restricts its callers knows who asks (never the token asked about).
         clock: monotonic clock, injectable for tests.
         """
         self.target = target
@@ -71,6 +78,12 @@ class AuthClient:
         self._channel = channel
         self._owns_channel = channel is None
         self._stub: auth_pb2_grpc.AuthServiceStub | None = None
+        self._tls = tls
+        self._call_metadata = (
+            (("authorization", f"Bearer {caller_token.get_secret_value()}"),)
+            if caller_token is not None
+            else None
+        )
         self._clock = clock
         self._cache: OrderedDict[bytes, tuple[Principal, float]] = OrderedDict()
 
@@ -115,7 +128,7 @@ class AuthClient:
     def _stub_for_call(self) -> auth_pb2_grpc.AuthServiceStub:
         if self._stub is None:
             if self._channel is None:
-                self._channel = grpc.aio.insecure_channel(self.target, options=_CHANNEL_OPTIONS)
+                self._channel = open_channel(self.target, self._tls, options=_CHANNEL_OPTIONS)
             self._stub = auth_pb2_grpc.AuthServiceStub(self._channel)
         return self._stub
 
@@ -129,7 +142,9 @@ class AuthClient:
             if remaining <= 0:
                 raise AuthServiceUnavailableError("the auth service did not answer within the deadline")
             try:
-                response = await self._stub_for_call().ValidateToken(request, timeout=remaining)
+                response = await self._stub_for_call().ValidateToken(
+                    request, timeout=remaining, metadata=self._call_metadata
+                )
             except grpc.aio.AioRpcError as err:
                 if not _is_transport_failure(err):
                     raise RemoteServiceError.from_rpc_error(err, default_reason=err.code().name) from err

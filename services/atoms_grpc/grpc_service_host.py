@@ -14,6 +14,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from services.atoms_grpc.method_reflection import enable_reflection
+from services.atoms_grpc.tls_config import TlsConfig
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +35,7 @@ class GrpcServiceHost:
         interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
         max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
         reuse_port: bool = False,
+        tls: TlsConfig | None = None,
     ) -> None:
         """Build the server (not yet bound).
 
@@ -44,6 +46,8 @@ class GrpcServiceHost:
             max_message_bytes: the largest request or response message accepted.
             reuse_port: allow several processes on one port (SO_REUSEPORT); off by default so that
                 a second server on a busy port fails instead of silently sharing it.
+            tls: serve TLS (mutual TLS when it requires client certificates); plaintext when None
+                or not enabled.
         """
         self.service_names = tuple(service_names)
         self.server = grpc.aio.server(
@@ -62,6 +66,7 @@ class GrpcServiceHost:
             register(self.server)
         enable_reflection((*self.service_names, health.SERVICE_NAME), self.server)
         self.port: int | None = None
+        self._tls = tls
 
     async def start(self, address: str) -> int:
         """Bind `host:port` (port 0 picks a free one), start serving RPCs and return the port.
@@ -72,12 +77,23 @@ class GrpcServiceHost:
             RuntimeError: the address could not be bound.
         """
         await self.set_serving(False)
+        credentials = self._tls.server_credentials() if self._tls is not None else None
         try:
-            self.port = self.server.add_insecure_port(address)
+            if credentials is None:
+                self.port = self.server.add_insecure_port(address)
+            else:
+                self.port = self.server.add_secure_port(address, credentials)
         except RuntimeError as err:
             raise RuntimeError(f"cannot listen on {address}: is the port in use?") from err
         await self.server.start()
-        logger.info("gRPC server listening on %s (port %d)", address, self.port)
+        logger.info(
+            "gRPC server listening on %s (port %d, %s)",
+            address,
+            self.port,
+            "plaintext"
+            if credentials is None
+            else ("mutual TLS" if self._tls and self._tls.require_client_cert else "TLS"),
+        )
         return self.port
 
     async def set_serving(self, serving: bool) -> None:
