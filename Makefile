@@ -9,6 +9,8 @@ BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 NPM ?= npm
 JS_DIR := tests/js
+TS_CLIENT_DIR := clients/typescript
+NODE_STAMPS := $(JS_DIR)/node_modules/.installed $(TS_CLIENT_DIR)/node_modules/.installed
 AUTH_HOST ?= 127.0.0.1
 AUTH_PORT ?= 50051
 EMULATOR_PORT ?= 8100
@@ -29,7 +31,7 @@ help: ## Show targets
 ##@ Build
 
 .PHONY: install
-install: $(VENV)/.installed $(JS_DIR)/node_modules/.installed ## Create the venv, install the project, dev tools and the JS test client (no-op when up to date)
+install: $(VENV)/.installed $(NODE_STAMPS) ## Create the venv, install the project, dev tools and the npm packages (no-op when up to date)
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +41,10 @@ $(VENV)/.installed: pyproject.toml
 
 $(JS_DIR)/node_modules/.installed: $(JS_DIR)/package-lock.json
 	$(NPM) ci --prefix $(JS_DIR) --no-audit --no-fund
+	touch $@
+
+$(TS_CLIENT_DIR)/node_modules/.installed: $(TS_CLIENT_DIR)/package-lock.json
+	$(NPM) ci --prefix $(TS_CLIENT_DIR) --no-audit --no-fund
 	touch $@
 
 .PHONY: protos
@@ -61,8 +67,9 @@ fmt: $(VENV)/.installed ## Apply ruff fixes and formatting
 	$(BIN)/ruff format services scripts tests
 
 .PHONY: test
-test: $(VENV)/.installed $(JS_DIR)/node_modules/.installed ## Run the whole test suite (lint included)
+test: $(VENV)/.installed $(NODE_STAMPS) ## Run the whole test suite (lint included; the TypeScript suite runs inside pytest)
 	$(MAKE) --no-print-directory lint
+	$(NPM) run --prefix $(TS_CLIENT_DIR) --silent check-generated
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 .PHONY: bench-validate
@@ -103,5 +110,5 @@ run-agent: $(VENV)/.installed ## Run the agent service (gRPC AGENT_PORT, HTTP AG
 
 .PHONY: clean
 clean: ## Remove the venv, node_modules, caches and local data under var/
-	rm -rf $(VENV) $(JS_DIR)/node_modules var .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(JS_DIR)/node_modules $(TS_CLIENT_DIR)/node_modules $(TS_CLIENT_DIR)/dist var .pytest_cache .ruff_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from services.agent import cli as agent_cli
+from services.agent_client import cli as agent_client_cli
 from services.auth import cli as auth_cli
 from services.authkit_emulator import cli as emulator_cli
 from services.demo import cli as demo_cli
@@ -24,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     auth_cli.register(commands)
     mcp_cli.register(commands)
     agent_cli.register(commands)
+    agent_client_cli.register(commands)
     emulator_cli.register(commands)
     demo_cli.register(commands)
     return parser

@@ -74,6 +74,12 @@ class ChatSession:
         self._gateway = gateway
         self._model_client = model_client
 
+    def model_name(self, requested: str) -> str:
+        """The model a request will use: the one it names, else the configured default."""
+        if requested or self._model_client is None:
+            return requested
+        return self._model_client.default_model
+
     async def run(
         self, principal: Principal, token: str, *, messages: list[ChatMessage], model: str, timeout_s: float
     ) -> AsyncIterator[agent_pb2.ChatResponse]:

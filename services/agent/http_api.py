@@ -51,7 +51,8 @@ def build_http_app(*, auth_client: AuthClient, chat: ChatSession, timeout_s: flo
         try:
             principal, token = await _authenticate(request, auth_client)
             body = await _read_json(request)
-            messages, model, stream = _parse_chat_request(body)
+            messages, requested_model, stream = _parse_chat_request(body)
+            model = chat.model_name(requested_model)
             events = chat.run(principal, token, messages=messages, model=model, timeout_s=timeout_s)
             if stream:
                 first = await anext(events)  # errors before the first event still get a proper status
@@ -106,7 +107,10 @@ def _parse_chat_request(body: dict[str, Any]) -> tuple[list[ChatMessage], str, b
     model = body.get("model", "")
     if not isinstance(model, str):
         raise InvalidRequestError("model", "must be a string")
-    return validate_messages(messages), model, bool(body.get("stream", False))
+    stream = body.get("stream", False)
+    if not isinstance(stream, bool):
+        raise InvalidRequestError("stream", "must be true or false")
+    return validate_messages(messages), model, stream
 
 
 async def _completion(events: AsyncIterator[agent_pb2.ChatResponse], model: str) -> dict[str, Any]:

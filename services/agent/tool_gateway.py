@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from services.agent.errors import AgentError, McpServerNotFoundError
+from services.agent.errors import AgentError, McpServerNotFoundError, ToolNotFoundError
 from services.agent.mcp_composition import ComposedMcpServer, McpComposer
 from services.agent.mcp_session_pool import McpSessionPool
 from services.atoms_grpc.principal import Principal
@@ -69,12 +69,19 @@ class ToolGateway:
 
         Raises:
             McpServerNotFoundError: no server of that name for the caller.
+            ToolNotFoundError: the server has no tool of that name.
             AgentError: the server refused or failed the call.
         """
         server = await self._composer.find(principal, token, server_name)
         if server is None:
             raise McpServerNotFoundError(f"no MCP server named {server_name!r} for this caller")
-        return await self._pool.call_tool(server, tool_name, arguments, timeout_s=timeout_s)
+        result = await self._pool.call_tool(server, tool_name, arguments, timeout_s=timeout_s)
+        if result.is_error:
+            # Servers report an unknown tool as a tool error; only then is the listing worth fetching.
+            tools = await self._pool.list_tools(server, timeout_s=timeout_s)
+            if all(tool.name != tool_name for tool in tools):
+                raise ToolNotFoundError(f"MCP server {server_name!r} has no tool named {tool_name!r}")
+        return result
 
     async def _tools_of(self, server: ComposedMcpServer, timeout_s: float) -> ServerTools:
         try:

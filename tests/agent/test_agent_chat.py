@@ -164,3 +164,24 @@ async def test_http_chat_with_a_malformed_body_is_400(chat_stack) -> None:
         )
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "INVALID_REQUEST"
+
+
+async def test_http_chat_refuses_a_stream_flag_that_is_not_a_boolean(chat_stack) -> None:
+    async with httpx.AsyncClient(timeout=20) as client:
+        response = await client.post(
+            f"{_http(chat_stack)}/v1/chat/completions",
+            headers={"Authorization": f"Bearer {chat_stack.token()}"},
+            json={"messages": [{"role": "user", "content": "hi"}], "stream": "false"},
+        )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "INVALID_REQUEST"
+
+
+async def test_http_chat_names_the_configured_model_when_the_request_names_none(chat_stack) -> None:
+    async with httpx.AsyncClient(timeout=20) as client:
+        response = await client.post(
+            f"{_http(chat_stack)}/v1/chat/completions",
+            headers={"Authorization": f"Bearer {chat_stack.token()}"},
+            json={"messages": [{"role": "user", "content": "say hello"}]},
+        )
+    assert response.json()["model"] == "fake-model"

@@ -219,3 +219,25 @@ async def test_tampered_token_is_refused_with_the_auth_services_reason(agent_sta
         "INVALID_SIGNATURE",
         "auth.atoms.internal",
     )
+
+
+async def test_an_unknown_tool_is_not_found(agent_stack_factory) -> None:
+    stack = await agent_stack_factory()
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await stack.stub.CallTool(
+            agent_pb2.CallToolRequest(server_name="atoms", tool_name="no_such_tool"),
+            metadata=stack.metadata(stack.token()),
+            timeout=10,
+        )
+    refused = refusal_of(caught.value)
+    assert (refused.code, refused.reason) == (grpc.StatusCode.NOT_FOUND, "TOOL_NOT_FOUND")
+
+
+async def test_a_tool_reporting_an_error_is_a_result_not_a_failure(agent_stack_factory) -> None:
+    stack = await agent_stack_factory()
+    reply = await stack.stub.CallTool(
+        agent_pb2.CallToolRequest(server_name="atoms", tool_name="add", arguments=_args(a="x", b=1)),
+        metadata=stack.metadata(stack.token()),
+        timeout=10,
+    )
+    assert reply.is_error

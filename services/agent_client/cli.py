@@ -1,0 +1,208 @@
+"""`atoms chat` and `atoms call-tool`: talk to the agent as the signed-in user from a shell.
+
+The token comes from `--token` or, better, `ATOMS_TOKEN` (it then stays out of shell history
+and `ps`). Exit codes: 0 done, 1 the agent refused or failed (or the tool reported an error),
+2 usage or configuration error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
+
+import httpx
+
+from services.agent_client.agent_grpc_client import AgentGrpcClient
+from services.agent_client.agent_http_client import AgentHttpClient
+from services.agent_client.chat_types import ChatMessage, ToolResult
+from services.agent_client.errors import AgentError
+from services.agent_client.mcp_auth_headers import InvalidAccessTokenError, static_session
+from services.agent_client.settings import AgentClientSettings, ClientSettingsError, load_client_settings
+
+EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(ValueError):
+    """The command line or the environment cannot work; the message says how to fix it."""
+
+
+def register(commands: Any) -> None:
+    """Add `atoms chat` and `atoms call-tool` to the umbrella parser."""
+    chat = commands.add_parser(
+        "chat",
+        help="chat with the agent as the signed-in user",
+        description="Send one message to the agent and stream its answer (the model may call your "
+        "MCP tools). gRPC by default; --http uses the agent's OpenAI-compatible HTTP face.",
+    )
+    _add_connection_flags(chat)
+    chat.add_argument("--http", action="store_true", help="use the HTTP face (ATOMS_AGENT_HTTP_URL)")
+    chat.add_argument("--http-url", metavar="URL", help="the HTTP face's URL; implies --http")
+    chat.add_argument("--model", default="", help="the model (default: the agent's)")
+    chat.add_argument("message", nargs="+", help="the message; several words are joined by spaces")
+    chat.set_defaults(handler=run_chat)
+
+    call = commands.add_parser(
+        "call-tool",
+        help="call one MCP tool through the agent",
+        description="Call a tool of one of your MCP servers through the agent and print its result "
+        "as JSON, e.g. `atoms call-tool atoms whoami`.",
+    )
+    _add_connection_flags(call)
+    call.add_argument("server", help="the MCP server's name, e.g. atoms")
+    call.add_argument("tool", help="the tool's name, e.g. whoami")
+    call.add_argument(
+        "--arg",
+        action="append",
+        default=[],
+        dest="arguments",
+        metavar="KEY=TEXT|KEY:=JSON",
+        help="a tool argument: KEY=TEXT passes a string, KEY:=JSON any JSON value (repeatable)",
+    )
+    call.set_defaults(handler=run_call_tool)
+
+
+def _add_connection_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--token", help="the user's AuthKit access token; prefer ATOMS_TOKEN, which stays out of history"
+    )
+    parser.add_argument("--agent", metavar="HOST:PORT", help="the agent's gRPC address (ATOMS_AGENT_ADDR)")
+    parser.add_argument("--timeout", type=float, metavar="SECONDS", help="deadline (ATOMS_AGENT_TIMEOUT_S)")
+
+
+def run_chat(options: argparse.Namespace) -> int:
+    """Stream the agent's answer to one message; return the exit code."""
+    message = ChatMessage(role="user", content=" ".join(options.message))
+    use_http = bool(options.http or options.http_url)
+
+    def work(settings: AgentClientSettings, token: str) -> Coroutine[Any, Any, int]:
+        if use_http:
+            return _chat_over_http(settings, options, token, message)
+        return _chat_over_grpc(settings, options, token, message)
+
+    return _run("atoms chat", options, work)
+
+
+def run_call_tool(options: argparse.Namespace) -> int:
+    """Call one tool and print its JSON result; return the exit code."""
+    try:
+        arguments = parse_tool_arguments(options.arguments)
+    except UsageError as err:
+        print(f"atoms call-tool: {err}", file=sys.stderr)
+        return EXIT_USAGE
+
+    async def call(settings: AgentClientSettings, token: str) -> int:
+        async with _grpc_client(settings, options, token) as agent:
+            result = await agent.call_tool(options.server, options.tool, arguments)
+        print(json.dumps(tool_result_json(result), indent=2, ensure_ascii=False))
+        if result.is_error:
+            print(f"atoms call-tool: {options.server}.{options.tool} reported an error", file=sys.stderr)
+            return EXIT_REFUSED
+        return EXIT_OK
+
+    return _run("atoms call-tool", options, call)
+
+
+def parse_tool_arguments(items: Sequence[str]) -> dict[str, Any]:
+    """`["name=Demo", "limit:=5"]` -> `{"name": "Demo", "limit": 5}`.
+
+    Raises:
+        UsageError: an item has no `=`, an empty key, or invalid JSON after `:=`.
+    """
+    arguments: dict[str, Any] = {}
+    for item in items:
+        key, equals, value = item.partition("=")
+        if not equals:
+            raise UsageError(f"--arg {item!r}: use KEY=TEXT or KEY:=JSON")
+        as_json = key.endswith(":")
+        key = key.removesuffix(":")
+        if not key:
+            raise UsageError(f"--arg {item!r}: the key is empty")
+        try:
+            arguments[key] = json.loads(value) if as_json else value
+        except json.JSONDecodeError as err:
+            raise UsageError(f"--arg {key}:= needs a JSON value ({err.msg})") from None
+    return arguments
+
+
+def tool_result_json(result: ToolResult) -> Any:
+    """What `call-tool` prints: the structured result when there is one, else the content items."""
+    if result.structured_content is not None:
+        return result.structured_content
+    return {"content": list(result.content), "is_error": result.is_error}
+
+
+def _run(
+    program: str,
+    options: argparse.Namespace,
+    work: Callable[[AgentClientSettings, str], Coroutine[Any, Any, int]],
+) -> int:
+    try:
+        settings = load_client_settings()
+        token = _token(options, settings)
+    except (ClientSettingsError, UsageError) as err:
+        print(f"{program}: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        return asyncio.run(work(settings, token))
+    except InvalidAccessTokenError as err:
+        print(f"{program}: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except AgentError as err:
+        print(f"\n{program}: refused: {err}", file=sys.stderr)
+        return EXIT_REFUSED
+    except KeyboardInterrupt:
+        return 130
+
+
+def _token(options: argparse.Namespace, settings: AgentClientSettings) -> str:
+    token = options.token or (settings.token.get_secret_value() if settings.token else "")
+    if not token.strip():
+        raise UsageError("no token: set ATOMS_TOKEN (or pass --token); `atoms dev token …` mints one locally")
+    return token.strip()
+
+
+def _grpc_client(settings: AgentClientSettings, options: argparse.Namespace, token: str) -> AgentGrpcClient:
+    return AgentGrpcClient(
+        target=options.agent or settings.agent_address,
+        session=static_session(token),
+        timeout_s=options.timeout or settings.timeout_s,
+    )
+
+
+async def _chat_over_grpc(
+    settings: AgentClientSettings, options: argparse.Namespace, token: str, message: ChatMessage
+) -> int:
+    async with _grpc_client(settings, options, token) as agent:
+        async for event in agent.chat([message], model=options.model):
+            if event.HasField("text_delta"):
+                _write(event.text_delta.text)
+            elif event.HasField("tool_call"):
+                call = event.tool_call
+                print(f"[tool {call.server_name}.{call.tool_name}]", file=sys.stderr, flush=True)
+            elif event.HasField("tool_result") and event.tool_result.result.is_error:
+                print("[the tool reported an error]", file=sys.stderr, flush=True)
+    _write("\n")
+    return EXIT_OK
+
+
+async def _chat_over_http(
+    settings: AgentClientSettings, options: argparse.Namespace, token: str, message: ChatMessage
+) -> int:
+    async with AgentHttpClient(
+        base_url=options.http_url or settings.agent_http_url,
+        session=static_session(token),
+        timeout=httpx.Timeout(options.timeout or settings.timeout_s, connect=5.0),
+    ) as agent:
+        async for chunk in agent.stream_chat_completion([message], model=options.model):
+            _write(chunk.content)
+    _write("\n")
+    return EXIT_OK
+
+
+def _write(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
