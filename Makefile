@@ -18,6 +18,7 @@ MCP_HOST ?= 127.0.0.1
 MCP_PORT ?= 8000
 AGENT_PORT ?= 50052
 AGENT_HTTP_PORT ?= 3284
+NOTES_PORT ?= 50061
 # Development-only defaults for `make run-auth`: trust the local AuthKit emulator.
 DEV_EMULATOR_URL ?= http://127.0.0.1:$(EMULATOR_PORT)
 DEV_CLIENT_ID ?= client_dev
@@ -51,6 +52,10 @@ $(TS_CLIENT_DIR)/node_modules/.installed: $(TS_CLIENT_DIR)/package-lock.json
 protos: $(VENV)/.installed ## Generate Python stubs (gen/python) and loadtest/atoms.protoset from protos/
 	$(BIN)/python scripts/generate_protos.py
 
+.PHONY: example-protos
+example-protos: $(VENV)/.installed ## Generate the notes example's stubs and protoset (examples/notes/gen)
+	$(BIN)/python -m examples.notes.generate_stubs
+
 .PHONY: protoset
 protoset: protos ## Write loadtest/atoms.protoset (all services, imports included) for ghz
 
@@ -58,13 +63,13 @@ protoset: protos ## Write loadtest/atoms.protoset (all services, imports include
 
 .PHONY: lint
 lint: $(VENV)/.installed ## ruff check and format check
-	$(BIN)/ruff check services scripts tests
-	$(BIN)/ruff format --check services scripts tests
+	$(BIN)/ruff check services scripts tests examples
+	$(BIN)/ruff format --check services scripts tests examples
 
 .PHONY: fmt
 fmt: $(VENV)/.installed ## Apply ruff fixes and formatting
-	$(BIN)/ruff check --fix services scripts tests
-	$(BIN)/ruff format services scripts tests
+	$(BIN)/ruff check --fix services scripts tests examples
+	$(BIN)/ruff format services scripts tests examples
 
 .PHONY: test
 test: $(VENV)/.installed $(NODE_STAMPS) ## Run the whole test suite (lint included; the TypeScript suite runs inside pytest)
@@ -107,6 +112,12 @@ run-agent: $(VENV)/.installed ## Run the agent service (gRPC AGENT_PORT, HTTP AG
 	ATOMS_AUTH_ADDR=$${ATOMS_AUTH_ADDR:-$(AUTH_HOST):$(AUTH_PORT)} \
 	ATOMS_MCP_URL=$${ATOMS_MCP_URL:-http://$(MCP_HOST):$(MCP_PORT)/api/mcp} \
 	$(BIN)/atoms agent serve --port $(AGENT_PORT) --http-port $(AGENT_HTTP_PORT)
+
+.PHONY: run-notes
+run-notes: $(VENV)/.installed ## Run the notes example on NOTES_PORT against run-auth (run-agent for WhoAmI)
+	ATOMS_AUTH_ADDR=$${ATOMS_AUTH_ADDR:-$(AUTH_HOST):$(AUTH_PORT)} \
+	ATOMS_AGENT_ADDR=$${ATOMS_AGENT_ADDR:-127.0.0.1:$(AGENT_PORT)} \
+	$(BIN)/python -m examples.notes serve --port $(NOTES_PORT)
 
 .PHONY: clean
 clean: ## Remove the venv, node_modules, caches and local data under var/

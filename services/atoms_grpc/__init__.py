@@ -1,9 +1,11 @@
 """atoms_grpc: the kit every Atoms gRPC service imports to authenticate callers and run a server.
 
-Typical server: a `GrpcServiceHost` with the interceptor chain
-`RequestIdInterceptor -> AccessLogInterceptor -> StatusMappingInterceptor -> BearerAuthInterceptor`,
-handlers reading `current_principal()`, domain errors raised as `ServiceError` subclasses,
-and a `serve()` entry point that hands the server to `run_until_signalled`.
+Typical service: a `GrpcService` subclass whose `build()` returns its servicers as
+`ServicerBinding`s; the kit adds the interceptor chain (`standard_interceptors()`:
+`RequestIdInterceptor -> AccessLogInterceptor -> StatusMappingInterceptor -> BearerAuthInterceptor`),
+health, reflection, metrics and graceful shutdown, and `run_grpc_service()` runs it as a
+program. Handlers read `current_principal()`, raise `ServiceError` subclasses, and call
+other first-party services on the caller's behalf through `first_party_channel()`.
 """
 
 from services.atoms_grpc.access_log_interceptor import AccessLogInterceptor
@@ -14,6 +16,15 @@ from services.atoms_grpc.auth_errors import (
     MissingCredentialsError,
 )
 from services.atoms_grpc.auth_interceptor import BearerAuthInterceptor, forwarded_metadata
+from services.atoms_grpc.grpc_service import (
+    GrpcService,
+    GrpcServiceConfig,
+    ServicerBinding,
+    build_service_host,
+    run_grpc_service,
+    serve_grpc_service,
+    standard_interceptors,
+)
 from services.atoms_grpc.grpc_service_host import GrpcServiceHost
 from services.atoms_grpc.log_format import JsonLogFormatter, configure_logging
 from services.atoms_grpc.principal import Principal, PrincipalKind
@@ -29,6 +40,11 @@ from services.atoms_grpc.service_metrics import MetricsEndpoint
 from services.atoms_grpc.service_runner import RunnableService, SelfEndingService, run_until_signalled
 from services.atoms_grpc.status_mapping import StatusMappingInterceptor
 from services.atoms_grpc.token_fingerprint import fingerprint_token, strip_bearer
+from services.atoms_grpc.token_forwarding import (
+    ForwardCallerTokenInterceptor,
+    first_party_channel,
+    forward_caller_token_interceptors,
+)
 
 __all__ = [
     "AccessLogInterceptor",
@@ -36,6 +52,9 @@ __all__ = [
     "AuthClientPolicy",
     "AuthServiceUnavailableError",
     "BearerAuthInterceptor",
+    "ForwardCallerTokenInterceptor",
+    "GrpcService",
+    "GrpcServiceConfig",
     "GrpcServiceHost",
     "JsonLogFormatter",
     "MalformedCredentialsError",
@@ -49,13 +68,20 @@ __all__ = [
     "RunnableService",
     "SelfEndingService",
     "ServiceError",
+    "ServicerBinding",
     "StatusMappingInterceptor",
+    "build_service_host",
     "configure_logging",
     "current_bearer_token",
     "current_principal",
     "current_request_id",
     "fingerprint_token",
+    "first_party_channel",
+    "forward_caller_token_interceptors",
     "forwarded_metadata",
+    "run_grpc_service",
     "run_until_signalled",
+    "serve_grpc_service",
+    "standard_interceptors",
     "strip_bearer",
 ]

@@ -1,0 +1,48 @@
+"""`python -m examples.notes serve`: read the settings, run the notes service. Nothing else."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from pydantic import ValidationError
+
+from examples.notes.server import NotesServer
+from examples.notes.settings import NotesSettings
+from services.atoms_grpc import run_grpc_service
+
+_EXIT_USAGE = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the command line, validate the settings, serve until SIGINT/SIGTERM."""
+    parser = argparse.ArgumentParser(prog="python -m examples.notes", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve = commands.add_parser(
+        "serve",
+        help="run notes.v1.NotesService",
+        description="Configuration comes from the environment (ATOMS_NOTES_*, ATOMS_AUTH_ADDR, "
+        "ATOMS_AGENT_ADDR, ATOMS_LOG_LEVEL); flags override it.",
+    )
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="gRPC port (default 50061; 0 picks a free port)")
+    serve.add_argument("--metrics-port", type=int, help="Prometheus /metrics port (default: off)")
+    serve.add_argument("--log-level", help="DEBUG, INFO, WARNING or ERROR (default INFO)")
+    options = parser.parse_args(argv)
+    flags = {
+        "host": options.host,
+        "port": options.port,
+        "metrics_port": options.metrics_port,
+        "log_level": options.log_level,
+    }
+    try:
+        settings = NotesSettings(**{name: value for name, value in flags.items() if value is not None})
+    except ValidationError as err:
+        print(f"notes: configuration error: {err}", file=sys.stderr)
+        return _EXIT_USAGE
+    return run_grpc_service(NotesServer(settings), log_level=settings.log_level)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
