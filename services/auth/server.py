@@ -21,6 +21,7 @@ from services.atoms_grpc.service_metrics import MetricsEndpoint
 from services.atoms_grpc.service_runner import run_until_signalled
 from services.atoms_grpc.status_mapping import StatusMappingInterceptor
 from services.auth import metrics
+from services.auth.envoy_authorization import ENVOY_AUTHORIZATION_SERVICE_NAME, EnvoyAuthorizationServicer
 from services.auth.internal_tokens import InternalTokenRegistry
 from services.auth.jwks_cache import JwksCache, JwksFetchError
 from services.auth.jwt_verifier import JwtVerifier
@@ -39,12 +40,19 @@ _WARMUP_RETRY_MAX_S = 10.0
 class AuthServer:
     """One running auth service: its gRPC server, key caches and metrics endpoint."""
 
-    def __init__(self, settings: AuthSettings, *, http_client: httpx.AsyncClient | None = None) -> None:
+    def __init__(
+        self,
+        settings: AuthSettings,
+        *,
+        http_client: httpx.AsyncClient | None = None,
+        reuse_port: bool = False,
+    ) -> None:
         """Build every part; nothing listens until `start()`.
 
         Args:
             settings: validated settings.
             http_client: client for JWKS fetches; when given, the caller owns its lifecycle.
+            reuse_port: share the port with other worker processes (SO_REUSEPORT; `--workers`).
         """
         self.settings = settings
         self._owns_http_client = http_client is None
@@ -68,15 +76,22 @@ class AuthServer:
             max_token_bytes=settings.max_token_bytes,
         )
         servicer = AuthServicer(validator=validator)
+        envoy_servicer = EnvoyAuthorizationServicer(
+            validator=validator, remove_authorization=settings.envoy_remove_authorization
+        )
         self.host = GrpcServiceHost(
-            service_names=[AUTH_SERVICE_NAME],
-            registrations=[lambda server: auth_pb2_grpc.add_AuthServiceServicer_to_server(servicer, server)],
+            service_names=[AUTH_SERVICE_NAME, ENVOY_AUTHORIZATION_SERVICE_NAME],
+            registrations=[
+                lambda server: auth_pb2_grpc.add_AuthServiceServicer_to_server(servicer, server),
+                envoy_servicer.add_to_server,
+            ],
             interceptors=(
                 RequestIdInterceptor(),  # outermost: every later log line carries the id
                 AccessLogInterceptor(),  # sees the final status, including mapped errors
                 StatusMappingInterceptor(),  # the only place exceptions become statuses
             ),
             max_message_bytes=max(256 * 1024, settings.max_token_bytes * 32),
+            reuse_port=reuse_port,
         )
         self._metrics = (
             MetricsEndpoint(host=settings.metrics_host, port=settings.metrics_port)
@@ -166,6 +181,7 @@ def _build_key_caches(settings: AuthSettings, http_client: httpx.AsyncClient) ->
     return caches
 
 
-async def serve(settings: AuthSettings) -> None:
+async def serve(settings: AuthSettings, *, reuse_port: bool = False) -> None:
     """Run the auth service until SIGINT or SIGTERM, then stop gracefully."""
-    await run_until_signalled(AuthServer(settings), name="auth service", grace_s=settings.shutdown_grace_s)
+    server = AuthServer(settings, reuse_port=reuse_port)
+    await run_until_signalled(server, name="auth service", grace_s=settings.shutdown_grace_s)

@@ -87,6 +87,7 @@ class AuthSettings:
     shutdown_grace_s: float = 10.0
     warmup_timeout_s: float = 10.0
     log_level: str = "INFO"
+    envoy_remove_authorization: bool = False  # Envoy Check: drop `authorization` on allow
 
 
 class AuthEnvironment(BaseSettings):
@@ -277,6 +278,8 @@ def _validate(settings: AuthSettings) -> None:
     _validate_internal_tokens(settings.internal_tokens)
     if not 0 <= settings.port <= 65535:
         raise SettingsError("--port", f"{settings.port} is not a TCP port")
+    if not isinstance(settings.envoy_remove_authorization, bool):
+        raise SettingsError("envoy_remove_authorization", "must be true or false")
     if settings.max_token_bytes < 1024:
         raise SettingsError("max_token_bytes", "must be at least 1024")
     if settings.token_cache.max_entries < 0 or settings.token_cache.ttl_s < 0:
