@@ -52,6 +52,8 @@ class AgentServer(GrpcService):
                 metrics_host=settings.host,
                 metrics_port=settings.metrics_port,
                 shutdown_grace_s=settings.shutdown_grace_s,
+                tls=settings.tls,
+                auth_caller_token=settings.auth_caller_token,
             )
         )
         self.settings = settings

@@ -7,6 +7,7 @@ override it. Any problem raises `AgentSettingsError` naming the setting.
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ from sqlalchemy.exc import ArgumentError
 
 from services.agent.first_party_mcps import FirstPartyListError, FirstPartyMcp, load_first_party_mcps
 from services.agent.url_origin import origin_of
+from services.atoms_grpc.tls_config import TlsConfig, TlsConfigError
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/agent/registry.db"
 _DRIVERS = {
@@ -66,6 +68,8 @@ class AgentSettings:
     mcp_session_max_entries: int = 1000
     shutdown_grace_s: float = 10.0
     log_level: str = "INFO"
+    tls: TlsConfig | None = None
+    auth_caller_token: SecretStr | None = None
 
 
 class AgentEnvironment(BaseSettings):
@@ -83,6 +87,7 @@ class AgentEnvironment(BaseSettings):
     llm_api_key: SecretStr | None = Field(default=None, validation_alias="ATOMS_LLM_API_KEY")
     llm_model: str | None = Field(default=None, validation_alias="ATOMS_LLM_MODEL")
     log_level: str | None = Field(default=None, validation_alias="ATOMS_LOG_LEVEL")
+    auth_caller_token: SecretStr | None = Field(default=None, validation_alias="ATOMS_AUTH_CALLER_TOKEN")
 
 
 def load_agent_settings(
@@ -102,11 +107,21 @@ def load_agent_settings(
         allow_loopback_mcp=env.allow_loopback_mcp,
         model=_model_endpoint(env),
         log_level=env.log_level or defaults.log_level,
+        tls=_tls_from(os.environ if environ is None else environ),
+        auth_caller_token=env.auth_caller_token,
     )
     settings = dataclasses.replace(
         settings, first_party_origins=_origins(env.first_party_origins, settings.first_party_mcps)
     )
     return dataclasses.replace(settings, **{k: v for k, v in (overrides or {}).items() if v is not None})
+
+
+def _tls_from(environ: Mapping[str, str]) -> TlsConfig | None:
+    try:
+        tls = TlsConfig.from_environment(environ)
+    except TlsConfigError as err:
+        raise AgentSettingsError("ATOMS_TLS_*", str(err)) from err
+    return tls if tls.enabled else None
 
 
 def _known(environ: Mapping[str, str]) -> dict[str, str]:

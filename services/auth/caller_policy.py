@@ -11,9 +11,8 @@ reflection stay open for probes and discovery.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 
 import grpc
 
@@ -23,9 +22,7 @@ from services.atoms_grpc.tls_config import peer_identities
 from services.atoms_grpc.token_fingerprint import strip_bearer
 from services.auth.errors import AuthError
 from services.auth.internal_tokens import InternalTokenRegistry
-
-TOKEN_PREFIX = "token:"  # noqa: S105 - a prefix, not a secret
-MTLS_PREFIX = "mtls:"
+from services.auth.settings import CallerAllowList
 
 
 class CallerNotAllowedError(AuthError):
@@ -39,36 +36,6 @@ class CallerUnauthenticatedError(CallerNotAllowedError):
     """The caller of the auth service presented no usable credential."""
 
     status_code = grpc.StatusCode.UNAUTHENTICATED
-
-
-@dataclass(frozen=True, slots=True)
-class CallerAllowList:
-    """Internal token names and mutual-TLS identities that may call the auth service."""
-
-    token_names: frozenset[str]
-    tls_identities: frozenset[str]
-
-    @classmethod
-    def parse(cls, entries: Iterable[str]) -> CallerAllowList:
-        """Read `token:<name>` and `mtls:<identity>` entries.
-
-        Raises:
-            ValueError: an entry has neither prefix.
-        """
-        names, identities = set(), set()
-        for entry in (e.strip() for e in entries if e.strip()):
-            if entry.startswith(TOKEN_PREFIX):
-                names.add(entry.removeprefix(TOKEN_PREFIX))
-            elif entry.startswith(MTLS_PREFIX):
-                identities.add(entry.removeprefix(MTLS_PREFIX))
-            else:
-                raise ValueError(f"caller {entry!r} must start with {TOKEN_PREFIX} or {MTLS_PREFIX}")
-        return cls(frozenset(names), frozenset(identities))
-
-    @property
-    def enabled(self) -> bool:
-        """False when nobody is listed: every caller may ask."""
-        return bool(self.token_names or self.tls_identities)
 
 
 class CallerPolicyInterceptor(AroundInterceptor):

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 
+import grpc
 import httpx
 
 from atoms.auth.v1 import auth_pb2, auth_pb2_grpc
@@ -21,12 +22,13 @@ from services.atoms_grpc.service_metrics import MetricsEndpoint
 from services.atoms_grpc.service_runner import run_until_signalled
 from services.atoms_grpc.status_mapping import StatusMappingInterceptor
 from services.auth import metrics
+from services.auth.caller_policy import CallerPolicyInterceptor
 from services.auth.envoy_authorization import ENVOY_AUTHORIZATION_SERVICE_NAME, EnvoyAuthorizationServicer
 from services.auth.internal_tokens import InternalTokenRegistry
 from services.auth.jwks_cache import JwksCache, JwksFetchError
 from services.auth.jwt_verifier import JwtVerifier
 from services.auth.servicer import AuthServicer
-from services.auth.settings import AuthSettings
+from services.auth.settings import AuthSettings, CallerAllowList
 from services.auth.token_cache import VerifiedTokenCache
 from services.auth.token_validator import TokenValidator
 
@@ -63,8 +65,9 @@ class AuthServer:
             headers={"user-agent": "atoms-auth/0.1"},
         )
         self.key_caches = _build_key_caches(settings, self._http)
+        internal_tokens = InternalTokenRegistry(settings.internal_tokens)
         validator = TokenValidator(
-            internal_tokens=InternalTokenRegistry(settings.internal_tokens),
+            internal_tokens=internal_tokens,
             jwt_verifier=JwtVerifier(
                 issuers={issuer.issuer: issuer for issuer in settings.issuers},
                 key_caches={i.issuer: self.key_caches[i.jwks_url] for i in settings.issuers},
@@ -85,13 +88,10 @@ class AuthServer:
                 lambda server: auth_pb2_grpc.add_AuthServiceServicer_to_server(servicer, server),
                 envoy_servicer.add_to_server,
             ],
-            interceptors=(
-                RequestIdInterceptor(),  # outermost: every later log line carries the id
-                AccessLogInterceptor(),  # sees the final status, including mapped errors
-                StatusMappingInterceptor(),  # the only place exceptions become statuses
-            ),
+            interceptors=_interceptors(settings, internal_tokens),
             max_message_bytes=max(256 * 1024, settings.max_token_bytes * 32),
             reuse_port=reuse_port,
+            tls=settings.tls,
         )
         self._metrics = (
             MetricsEndpoint(host=settings.metrics_host, port=settings.metrics_port)
@@ -169,6 +169,20 @@ async def _refresh_quietly(cache: JwksCache) -> None:
         pass
     except Exception:
         logger.exception("unexpected error refreshing the keys of %s", cache.issuer)
+
+
+def _interceptors(
+    settings: AuthSettings, internal_tokens: InternalTokenRegistry
+) -> tuple[grpc.aio.ServerInterceptor, ...]:
+    chain: list[grpc.aio.ServerInterceptor] = [
+        RequestIdInterceptor(),  # outermost: every later log line carries the id
+        AccessLogInterceptor(),  # sees the final status, including mapped errors
+        StatusMappingInterceptor(),  # the only place exceptions become statuses
+    ]
+    allowed = CallerAllowList.parse(settings.allowed_callers)
+    if allowed.enabled:
+        chain.append(CallerPolicyInterceptor(allowed, internal_tokens))  # inside: its refusals are mapped
+    return tuple(chain)
 
 
 def _build_key_caches(settings: AuthSettings, http_client: httpx.AsyncClient) -> dict[str, JwksCache]:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.atoms_grpc.loopback import is_loopback_host
+from services.atoms_grpc.tls_config import TlsConfig, TlsConfigError
 from services.auth.jwks_cache import JwksCachePolicy
 
 logger = logging.getLogger(__name__)
@@ -31,6 +33,42 @@ SUPPORTED_ALGORITHMS = frozenset(
 MIN_INTERNAL_TOKEN_LENGTH = 32
 DEFAULT_WORKOS_API_BASE_URL = "https://api.workos.com/"
 INTERNAL_ISSUER = "atoms-internal"
+
+
+CALLER_TOKEN_PREFIX = "token:"  # noqa: S105 - a prefix, not a secret
+CALLER_MTLS_PREFIX = "mtls:"
+
+
+@dataclass(frozen=True, slots=True)
+class CallerAllowList:
+    """Internal token names and mutual-TLS identities that may call the auth service."""
+
+    token_names: frozenset[str]
+    tls_identities: frozenset[str]
+
+    @classmethod
+    def parse(cls, entries: Iterable[str]) -> CallerAllowList:
+        """Read `token:<name>` and `mtls:<identity>` entries.
+
+        Raises:
+            ValueError: an entry has neither prefix.
+        """
+        names, identities = set(), set()
+        for entry in (e.strip() for e in entries if e.strip()):
+            if entry.startswith(CALLER_TOKEN_PREFIX):
+                names.add(entry.removeprefix(CALLER_TOKEN_PREFIX))
+            elif entry.startswith(CALLER_MTLS_PREFIX):
+                identities.add(entry.removeprefix(CALLER_MTLS_PREFIX))
+            else:
+                raise ValueError(
+                    f"caller {entry!r} must start with {CALLER_TOKEN_PREFIX} or {CALLER_MTLS_PREFIX}"
+                )
+        return cls(frozenset(names), frozenset(identities))
+
+    @property
+    def enabled(self) -> bool:
+        """False when nobody is listed: every caller may ask."""
+        return bool(self.token_names or self.tls_identities)
 
 
 class SettingsError(ValueError):
@@ -88,6 +126,8 @@ class AuthSettings:
     warmup_timeout_s: float = 10.0
     log_level: str = "INFO"
     envoy_remove_authorization: bool = False  # Envoy Check: drop `authorization` on allow
+    tls: TlsConfig = field(default_factory=TlsConfig)
+    allowed_callers: tuple[str, ...] = ()  # `token:<name>` / `mtls:<identity>`; empty = anyone may call
 
 
 class AuthEnvironment(BaseSettings):
@@ -106,6 +146,7 @@ class AuthEnvironment(BaseSettings):
     internal_tokens_file: Path | None = Field(default=None, validation_alias="ATOMS_INTERNAL_TOKENS_FILE")
     config_file: Path | None = Field(default=None, validation_alias="ATOMS_AUTH_CONFIG")
     log_level: str | None = Field(default=None, validation_alias="ATOMS_LOG_LEVEL")
+    allowed_callers: str | None = Field(default=None, validation_alias="ATOMS_AUTH_ALLOWED_CALLERS")
 
 
 def load_auth_settings(
@@ -123,6 +164,7 @@ def load_auth_settings(
     env = AuthEnvironment() if environ is None else AuthEnvironment.model_validate(_only_known(environ))
     settings = _from_toml(env.config_file) if env.config_file else AuthSettings()
     settings = _apply_environment(settings, env)
+    settings = replace(settings, tls=_tls_from(os.environ if environ is None else environ))
     settings = replace(settings, **{k: v for k, v in (overrides or {}).items() if v is not None})
     _validate(settings)
     return settings
@@ -160,13 +202,24 @@ def _apply_environment(settings: AuthSettings, env: AuthEnvironment) -> AuthSett
         tokens.append(InternalTokenSpec(name="internal", token=env.internal_token))
     if env.internal_tokens_file is not None:
         tokens += _read_internal_tokens_file(env.internal_tokens_file)
+    callers = settings.allowed_callers
+    if env.allowed_callers is not None:
+        callers = tuple(entry.strip() for entry in env.allowed_callers.split(",") if entry.strip())
     return replace(
         settings,
+        allowed_callers=callers,
         issuers=_deduplicate_issuers(issuers),
         internal_tokens=tuple(tokens),
         first_party_client_ids=tuple(dict.fromkeys(first_party_client_ids)),
         log_level=env.log_level or settings.log_level,
     )
+
+
+def _tls_from(environ: Mapping[str, str]) -> TlsConfig:
+    try:
+        return TlsConfig.from_environment(environ)
+    except TlsConfigError as err:
+        raise SettingsError("ATOMS_TLS_*", str(err)) from err
 
 
 def _workos_issuers(client_id: str, base_url: str) -> list[TrustedIssuer]:
@@ -255,6 +308,8 @@ def _settings_from_document(document: dict[str, Any], setting: str) -> AuthSetti
     tokens = tuple(_internal_token_from(entry, setting) for entry in document.pop("internal_tokens", []))
     jwks = JwksCachePolicy(**document.pop("jwks", {}))
     token_cache = TokenCacheSettings(**document.pop("token_cache", {}))
+    if "allowed_callers" in document:
+        document["allowed_callers"] = tuple(document["allowed_callers"])
     if "first_party_client_ids" in document:
         document["first_party_client_ids"] = tuple(document["first_party_client_ids"])
     known = {f.name for f in fields(AuthSettings)}
@@ -278,6 +333,14 @@ def _validate(settings: AuthSettings) -> None:
     _validate_internal_tokens(settings.internal_tokens)
     if not 0 <= settings.port <= 65535:
         raise SettingsError("--port", f"{settings.port} is not a TCP port")
+    try:
+        CallerAllowList.parse(settings.allowed_callers)
+    except ValueError as err:
+        raise SettingsError("ATOMS_AUTH_ALLOWED_CALLERS", str(err)) from err
+    listed = CallerAllowList.parse(settings.allowed_callers).token_names
+    unknown = sorted(listed - {spec.name for spec in settings.internal_tokens})
+    if unknown:
+        raise SettingsError("ATOMS_AUTH_ALLOWED_CALLERS", f"no internal token is named {', '.join(unknown)}")
     if not isinstance(settings.envoy_remove_authorization, bool):
         raise SettingsError("envoy_remove_authorization", "must be true or false")
     if settings.max_token_bytes < 1024:

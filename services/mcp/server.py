@@ -198,6 +198,8 @@ class McpServer:
                 policy=AuthClientPolicy(
                     default_timeout_s=settings.auth_timeout_s, cache_ttl_s=settings.auth_cache_ttl_s
                 ),
+                tls=settings.auth_tls(),
+                caller_token=settings.auth_caller_token,
             )
             resources.push_async_callback(auth_client.close)
         return build_http_app(settings, build_mcp(settings, store=store, auth_client=auth_client))

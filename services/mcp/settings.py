@@ -32,6 +32,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from services.atoms_grpc.loopback import is_loopback_host
+from services.atoms_grpc.tls_config import TlsConfig
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +91,26 @@ class McpSettings(BaseSettings):
     )
     insecure_dev: bool = False
     log_level: str = Field(default="INFO", validation_alias=_env("ATOMS_LOG_LEVEL"))
+    auth_caller_token: SecretStr | None = Field(
+        default=None, validation_alias=_env("ATOMS_AUTH_CALLER_TOKEN")
+    )
+    tls_cert_file: str | None = Field(default=None, validation_alias=_env("ATOMS_TLS_CERT_FILE"))
+    tls_key_file: str | None = Field(default=None, validation_alias=_env("ATOMS_TLS_KEY_FILE"))
+    tls_ca_file: str | None = Field(default=None, validation_alias=_env("ATOMS_TLS_CA_FILE"))
+
+    def auth_tls(self) -> TlsConfig | None:
+        """TLS for the channel to the auth service (this process's certificate for mutual TLS), or None.
+
+        Raises:
+            TlsConfigError: the certificate files are incomplete or unreadable.
+        """
+        variables = {
+            "ATOMS_TLS_CERT_FILE": self.tls_cert_file or "",
+            "ATOMS_TLS_KEY_FILE": self.tls_key_file or "",
+            "ATOMS_TLS_CA_FILE": self.tls_ca_file or "",
+        }
+        tls = TlsConfig.from_environment(variables)
+        return tls if tls.enabled else None
 
     @field_validator("path")
     @classmethod
