@@ -430,10 +430,12 @@ async def test_refresh_survives_the_client_deadline_of_the_call_that_triggered_i
 ) -> None:
     service = await start_service(issuer, refresh_cooldown_s=0.0, fetch_timeout_s=5.0)
     issuer.endpoint.keys.append(keys.b.public_jwk)
-    issuer.endpoint.mode, issuer.endpoint.slow_s = JwksMode.SLOW, 0.5
+    # The deadline must leave the server time to receive the call even on a loaded machine,
+    # and the fetch must outlast it by far.
+    issuer.endpoint.mode, issuer.endpoint.slow_s = JwksMode.SLOW, 1.5
     fetches_before = issuer.endpoint.requests
     with pytest.raises(grpc.aio.AioRpcError):  # the code is the subject of the test below
-        await validate(service.auth, issuer.token(keys.b), timeout=0.1)
+        await validate(service.auth, issuer.token(keys.b), timeout=0.4)
     await _eventually(lambda: issuer.endpoint.requests == fetches_before + 1)
 
     assert (await validate(service.auth, issuer.token(keys.b, subject="user_b"))).subject == "user_b"
