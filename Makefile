@@ -88,8 +88,16 @@ test: $(VENV)/.installed $(NODE_STAMPS) $(ENVOY_STAMP) ## Run the whole test sui
 	$(NPM) run --prefix $(TS_CLIENT_DIR) --silent check-generated
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+.PHONY: bench
+bench: $(VENV)/.installed ## Run the whole benchmark (ceiling, reference, auth, agent, under load, memory) and print the table; JSON under var/bench/
+	$(BIN)/atoms loadgen bench --out-dir var/bench
+
+.PHONY: bench-memory
+bench-memory: $(VENV)/.installed ## The auth service's resident memory after one million distinct tokens (about 8 minutes)
+	$(BIN)/atoms loadgen bench --only memory --memory-tokens 1000000 --out-dir var/bench/memory
+
 .PHONY: bench-validate
-bench-validate: $(VENV)/.installed ## Time warm and cold ValidateToken calls (a first, simple benchmark)
+bench-validate: $(VENV)/.installed ## Time warm and cold ValidateToken calls one at a time (a first, simple benchmark)
 	$(BIN)/python scripts/bench_validate_token.py
 
 ##@ Run

@@ -15,6 +15,7 @@ from services.agent_client import cli as agent_client_cli
 from services.auth import cli as auth_cli
 from services.authkit_emulator import cli as emulator_cli
 from services.demo import cli as demo_cli
+from services.loadgen import cli as loadgen_cli
 from services.mcp import cli as mcp_cli
 
 
@@ -28,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     agent_client_cli.register(commands)
     emulator_cli.register(commands)
     demo_cli.register(commands)
+    loadgen_cli.register(commands)
     return parser
 
 

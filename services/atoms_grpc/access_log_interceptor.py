@@ -1,4 +1,13 @@
-"""AccessLogInterceptor: one log line and one metrics sample per RPC, with its final status."""
+"""AccessLogInterceptor: one metrics sample per RPC, and an access log line per RPC within a budget.
+
+Every RPC is counted and timed in the metrics (`atoms_grpc_server_handled`,
+`atoms_grpc_server_handling_seconds`). Log lines are cheap at tens of RPCs a second and the
+largest cost of a fast service at thousands (a JSON line and a write per call), so each
+(method, status) pair gets a budget of lines per second with a burst. Below the budget,
+which is where development, tests and most services live, every RPC has its line. Above it
+the rest are counted, and the next line written carries `suppressed`: the number of RPCs
+of that method and status since the previous line.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +16,22 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import grpc
 
-from services.atoms_grpc.around_interceptor import AroundInterceptor
+from services.atoms_grpc.around_interceptor import AroundInterceptor, Behavior
+from services.atoms_grpc.line_budget import DEFAULT_BURST, DEFAULT_LINES_PER_S, LineBudget
 from services.atoms_grpc.request_context import principal_var
-from services.atoms_grpc.service_metrics import RPC_HANDLED, RPC_LATENCY, split_method
+from services.atoms_grpc.service_metrics import RpcMetrics
 from services.atoms_grpc.status_mapping import error_reason_var
 
 logger = logging.getLogger(__name__)
 
-_QUIET_SERVICES = ("grpc.health.v1.Health", "grpc.reflection.")
+_QUIET_METHODS = ("/grpc.health.v1.Health/", "/grpc.reflection.")
+_CODES_BY_VALUE = {code.value[0]: code for code in grpc.StatusCode}
+# `StatusCode.X.name` goes through enum's descriptor machinery: read it once per code.
+_CODE_NAMES = {code: code.name for code in grpc.StatusCode}
 
 
 class AccessLogInterceptor(AroundInterceptor):
@@ -26,6 +40,35 @@ class AccessLogInterceptor(AroundInterceptor):
     It must sit outside `StatusMappingInterceptor` so that it sees the mapped status,
     including authentication failures.
     """
+
+    def __init__(
+        self, *, lines_per_s: float | None = DEFAULT_LINES_PER_S, burst: int = DEFAULT_BURST
+    ) -> None:
+        """Args:
+        lines_per_s: access lines per second for each (method, status); None logs every RPC.
+        burst: lines that may be written at once before the rate applies.
+        """
+        self._metrics = RpcMetrics()
+        self._budget = LineBudget(per_s=lines_per_s, burst=burst) if lines_per_s is not None else None
+
+    async def run_unary(
+        self, behavior: Behavior, request: Any, context: grpc.aio.ServicerContext, method: str
+    ) -> Any:
+        """Time the RPC and record its outcome (the fast form of `around`)."""
+        started = time.perf_counter()
+        outcome = grpc.StatusCode.UNKNOWN
+        try:
+            response = await behavior(request, context)
+            outcome = _code_of(context, default=grpc.StatusCode.OK)
+            return response
+        except asyncio.CancelledError:
+            outcome = _cancellation_code(context)
+            raise
+        except BaseException:
+            outcome = _code_of(context, default=grpc.StatusCode.UNKNOWN)
+            raise
+        finally:
+            self._record(method, outcome, time.perf_counter() - started)
 
     @asynccontextmanager
     async def around(self, context: grpc.aio.ServicerContext, method: str) -> AsyncIterator[None]:
@@ -36,10 +79,7 @@ class AccessLogInterceptor(AroundInterceptor):
             yield
             outcome = _code_of(context, default=grpc.StatusCode.OK)
         except asyncio.CancelledError:
-            # gRPC cancels the handler when the caller's deadline passes or the caller goes away.
-            remaining = context.time_remaining()
-            expired = remaining is not None and remaining <= 0
-            outcome = grpc.StatusCode.DEADLINE_EXCEEDED if expired else grpc.StatusCode.CANCELLED
+            outcome = _cancellation_code(context)
             raise
         except BaseException:
             outcome = _code_of(context, default=grpc.StatusCode.UNKNOWN)
@@ -47,27 +87,34 @@ class AccessLogInterceptor(AroundInterceptor):
         finally:
             self._record(method, outcome, time.perf_counter() - started)
 
-    @staticmethod
-    def _record(method: str, code: grpc.StatusCode, elapsed_s: float) -> None:
-        service, name = split_method(method)
+    def _record(self, method: str, code: grpc.StatusCode, elapsed_s: float) -> None:
         reason = error_reason_var.get()
-        RPC_HANDLED.labels(service, name, code.name, reason).inc()
-        RPC_LATENCY.labels(service, name).observe(elapsed_s)
+        code_name = _CODE_NAMES[code]
+        self._metrics.record(method, code_name, reason, elapsed_s)
+        level = logging.DEBUG if method.startswith(_QUIET_METHODS) else logging.INFO
+        if not logger.isEnabledFor(level):
+            return
+        suppressed = self._budget.take((method, code)) if self._budget is not None else 0
+        if suppressed is None:
+            return
         principal = principal_var.get()
-        level = logging.DEBUG if service.startswith(_QUIET_SERVICES) else logging.INFO
-        logger.log(
-            level,
-            "%s %s",
-            method,
-            code.name,
-            extra={
-                "grpc_code": code.name,
-                "reason": reason,
-                "duration_ms": round(elapsed_s * 1000, 3),
-                "subject": principal.subject if principal else "",
-                "org_id": principal.org_id if principal else "",
-            },
-        )
+        extra: dict[str, Any] = {
+            "grpc_code": code_name,
+            "reason": reason,
+            "duration_ms": round(elapsed_s * 1000, 3),
+            "subject": principal.subject if principal else "",
+            "org_id": principal.org_id if principal else "",
+        }
+        if suppressed:
+            extra["suppressed"] = suppressed
+        logger.log(level, "%s %s", method, code_name, extra=extra)
+
+
+def _cancellation_code(context: grpc.aio.ServicerContext) -> grpc.StatusCode:
+    # gRPC cancels the handler when the caller's deadline passes or the caller goes away.
+    remaining = context.time_remaining()
+    expired = remaining is not None and remaining <= 0
+    return grpc.StatusCode.DEADLINE_EXCEEDED if expired else grpc.StatusCode.CANCELLED
 
 
 def _code_of(context: grpc.aio.ServicerContext, *, default: grpc.StatusCode) -> grpc.StatusCode:
@@ -75,5 +122,5 @@ def _code_of(context: grpc.aio.ServicerContext, *, default: grpc.StatusCode) -> 
     if isinstance(code, grpc.StatusCode):
         return code
     if isinstance(code, int):
-        return next((c for c in grpc.StatusCode if c.value[0] == code), default)
+        return _CODES_BY_VALUE.get(code, default)
     return default

@@ -6,15 +6,21 @@ import contextvars
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import grpc
 
-from services.atoms_grpc.around_interceptor import AroundInterceptor
+from services.atoms_grpc.around_interceptor import AroundInterceptor, Behavior
 from services.atoms_grpc.service_error import ServiceError
 
 logger = logging.getLogger(__name__)
 
 error_reason_var: contextvars.ContextVar[str] = contextvars.ContextVar("atoms_error_reason", default="")
+
+# Refusals repeat (the same reason and message for every bad token of a kind): their
+# serialised `google.rpc.Status` is built once. The bound keeps varied messages harmless.
+_MAX_CACHED_STATUSES = 512
+_StatusKey = tuple[type, grpc.StatusCode, str, str, str, tuple[tuple[str, str], ...]]
 
 
 class StatusMappingInterceptor(AroundInterceptor):
@@ -24,6 +30,22 @@ class StatusMappingInterceptor(AroundInterceptor):
     mapped error is left in `error_reason_var` for the access log and metrics.
     """
 
+    def __init__(self) -> None:
+        self._statuses: dict[_StatusKey, grpc.Status] = {}
+
+    async def run_unary(
+        self, behavior: Behavior, request: Any, context: grpc.aio.ServicerContext, method: str
+    ) -> Any:
+        """Run the handler and translate what it raises (the fast form of `around`)."""
+        try:
+            return await behavior(request, context)
+        except grpc.aio.AbortError:
+            raise
+        except ServiceError as err:
+            await self._abort_with(err, context)
+        except Exception:
+            await _abort_internal(context, method)
+
     @asynccontextmanager
     async def around(self, context: grpc.aio.ServicerContext, method: str) -> AsyncIterator[None]:
         """Run the handler and translate what it raises."""
@@ -32,11 +54,28 @@ class StatusMappingInterceptor(AroundInterceptor):
         except grpc.aio.AbortError:
             raise
         except ServiceError as err:
-            error_reason_var.set(err.reason)
-            status = err.to_grpc_status()
-            await context.abort(status.code, status.details, status.trailing_metadata)
+            await self._abort_with(err, context)
         except Exception:
-            # Unknown failures are bugs: log them with the stack, tell the caller nothing internal.
-            logger.exception("unhandled error in %s", method)
-            error_reason_var.set("INTERNAL")
-            await context.abort(grpc.StatusCode.INTERNAL, "internal error")
+            await _abort_internal(context, method)
+
+    async def _abort_with(self, err: ServiceError, context: grpc.aio.ServicerContext) -> None:
+        error_reason_var.set(err.reason)
+        status = self._status_of(err)
+        await context.abort(status.code, status.details, status.trailing_metadata)
+
+    def _status_of(self, err: ServiceError) -> grpc.Status:
+        metadata = tuple(sorted(err.metadata.items()))
+        key = (type(err), err.status_code, err.reason, err.domain, err.message, metadata)
+        status = self._statuses.get(key)
+        if status is None:
+            if len(self._statuses) >= _MAX_CACHED_STATUSES:
+                self._statuses.clear()
+            status = self._statuses[key] = err.to_grpc_status()
+        return status
+
+
+async def _abort_internal(context: grpc.aio.ServicerContext, method: str) -> None:
+    # Unknown failures are bugs: log them with the stack, tell the caller nothing internal.
+    logger.exception("unhandled error in %s", method)
+    error_reason_var.set("INTERNAL")
+    await context.abort(grpc.StatusCode.INTERNAL, "internal error")

@@ -12,6 +12,7 @@ import uvloop
 from services.atoms_grpc.log_format import configure_logging
 from services.auth.server import serve
 from services.auth.settings import SettingsError, load_auth_settings
+from services.auth.worker_pool import WorkerPoolError, run_worker_pool
 
 
 def register(commands: Any) -> None:
@@ -31,6 +32,13 @@ def register(commands: Any) -> None:
     serve_parser.add_argument("--metrics-port", type=int, help="Prometheus /metrics port (default 9464)")
     serve_parser.add_argument("--no-metrics", action="store_true", help="do not serve /metrics")
     serve_parser.add_argument("--log-level", help="DEBUG, INFO, WARNING or ERROR (default INFO)")
+    serve_parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes sharing the port through SO_REUSEPORT (default 1); worker i serves "
+        "metrics on the metrics port + i",
+    )
     serve_parser.set_defaults(handler=run_serve)
 
 
@@ -51,5 +59,11 @@ def run_serve(options: argparse.Namespace) -> int:
     if options.no_metrics:
         settings = dataclasses.replace(settings, metrics_port=None)
     configure_logging(service="auth", level=settings.log_level)
+    if options.workers != 1:
+        try:
+            return run_worker_pool(settings, workers=options.workers)
+        except WorkerPoolError as err:
+            print(f"atoms auth serve: {err}", file=sys.stderr)
+            return 1
     uvloop.run(serve(settings))
     return 0

@@ -9,12 +9,16 @@ from dataclasses import dataclass
 
 from services.atoms_grpc.principal import Principal, PrincipalKind
 from services.auth.settings import INTERNAL_ISSUER, InternalTokenSpec
+from services.auth.token_cache import AcceptedToken
 
 
 @dataclass(frozen=True, slots=True)
-class _RegisteredToken:
+class RegisteredToken:
+    """One configured internal token: its digest, its principal, and that principal's compact answer."""
+
     digest: bytes
     principal: Principal
+    accepted: AcceptedToken
 
 
 class InternalTokenRegistry:
@@ -27,33 +31,43 @@ class InternalTokenRegistry:
     """
 
     def __init__(self, specs: Iterable[InternalTokenSpec]) -> None:
-        self._tokens = tuple(
-            _RegisteredToken(digest=_digest(spec.token.get_secret_value()), principal=_principal_for(spec))
-            for spec in specs
-        )
+        self._tokens = tuple(_register(spec) for spec in specs)
 
     def __len__(self) -> int:
         return len(self._tokens)
 
     def match(self, token: str) -> Principal | None:
         """Return the principal of the internal token equal to `token`, or None."""
-        presented = _digest(token)
-        found: Principal | None = None
+        registered = self.match_digest(token_digest(token))
+        return registered.principal if registered is not None else None
+
+    def match_digest(self, presented: bytes) -> RegisteredToken | None:
+        """Return the internal token whose SHA-256 digest is `presented`, or None.
+
+        The validator computes the digest once and uses it here and as its cache key.
+        """
+        found: RegisteredToken | None = None
         for registered in self._tokens:
             if hmac.compare_digest(presented, registered.digest):
-                found = registered.principal
+                found = registered
         return found
 
 
-def _digest(token: str) -> bytes:
+def token_digest(token: str) -> bytes:
+    """The SHA-256 digest of a token (what the registry compares, and the verified-token cache's key)."""
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
 
 
-def _principal_for(spec: InternalTokenSpec) -> Principal:
-    return Principal(
+def _register(spec: InternalTokenSpec) -> RegisteredToken:
+    principal = Principal(
         kind=PrincipalKind.INTERNAL,
         subject=f"service:{spec.name}",
         issuer=INTERNAL_ISSUER,
         scopes=spec.scopes,
         service_name=spec.name,
+    )
+    return RegisteredToken(
+        digest=token_digest(spec.token.get_secret_value()),
+        principal=principal,
+        accepted=AcceptedToken.of(principal, first_party=True, valid_until=float("inf")),
     )

@@ -31,6 +31,7 @@ from services.auth.errors import (
     UntrustedIssuerError,
 )
 from services.auth.jwks_cache import JwksCache, SigningKey
+from services.auth.jwt_decoder import JWT_DECODER
 from services.auth.settings import SUPPORTED_ALGORITHMS, TrustedIssuer
 from services.auth.token_cache import VerifiedToken
 
@@ -138,7 +139,7 @@ def _check_key_matches_algorithm(key: SigningKey, algorithm: str) -> None:
 
 def _decode_verified(token: str, key: SigningKey, algorithm: str, issuer: TrustedIssuer) -> dict[str, Any]:
     try:
-        return jwt.decode(
+        return JWT_DECODER.decode(
             token,
             key=key.jwk.key,
             algorithms=[algorithm],

@@ -23,5 +23,7 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
         )
         # No timeout of our own: gRPC cancels this handler at the caller's deadline, and a
         # JWKS fetch it waits for is shielded, so it goes on for the next caller.
-        principal = await self._validator.validate(validation)
-        return auth_pb2.ValidateTokenResponse(principal=principal.to_proto())
+        principal_wire = await self._validator.validate_to_wire(validation)
+        response = auth_pb2.ValidateTokenResponse()
+        response.principal.MergeFromString(principal_wire)  # cached bytes: no per-call rebuild
+        return response

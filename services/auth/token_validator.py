@@ -4,6 +4,9 @@
 2. a static internal token, compared in constant time;
 3. otherwise a JWT: the verified-token cache, else full verification;
 4. the audience policy, then the required scopes.
+
+The token's SHA-256 digest is computed once: it is what the internal tokens are compared
+with and the verified-token cache's key.
 """
 
 from __future__ import annotations
@@ -12,6 +15,9 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from prometheus_client import Counter
+
+from services.atoms_grpc.line_budget import LineBudget
 from services.atoms_grpc.principal import Principal
 from services.atoms_grpc.token_fingerprint import fingerprint_token, strip_bearer
 from services.auth import metrics
@@ -23,9 +29,9 @@ from services.auth.errors import (
     MissingTokenError,
     TokenTooLargeError,
 )
-from services.auth.internal_tokens import InternalTokenRegistry
+from services.auth.internal_tokens import InternalTokenRegistry, token_digest
 from services.auth.jwt_verifier import JwtVerifier
-from services.auth.token_cache import VerifiedToken, VerifiedTokenCache
+from services.auth.token_cache import AcceptedToken, VerifiedTokenCache
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +49,15 @@ class ValidationRequest:
     audience: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class _Acceptance:
+    """An accepted token; `principal` is set when it is at hand (internal token, fresh verification)."""
+
+    accepted: AcceptedToken
+    principal: Principal | None
+    kind: str
+
+
 class TokenValidator:
     """Decides whether a token is valid and returns its principal."""
 
@@ -58,25 +73,38 @@ class TokenValidator:
         self._jwt_verifier = jwt_verifier
         self._token_cache = token_cache
         self._max_token_bytes = max_token_bytes
+        self._outcomes: dict[tuple[str, str], Counter] = {}
+        # A flood of bad tokens must not become a flood of log lines: each refusal reason
+        # gets a budget; the metrics still count every refusal.
+        self._refusal_lines = LineBudget()
 
     async def validate(self, request: ValidationRequest) -> Principal:
         """Return the principal, or raise the AuthError that says why not."""
+        acceptance = await self._accept(request)
+        return acceptance.principal or acceptance.accepted.principal()
+
+    async def validate_to_wire(self, request: ValidationRequest) -> bytes:
+        """Like `validate`, but return the principal as a serialised `atoms.auth.v1.Principal`.
+
+        A cache hit is answered from the cached bytes, without rebuilding the message.
+        """
+        return (await self._accept(request)).accepted.principal_wire
+
+    async def _accept(self, request: ValidationRequest) -> _Acceptance:
         token = ""
         try:
             _check_request_bounds(request)
             token = self._extract_token(request.token)
-            verified = await self._verify(token)
-            _check_audience(verified, request.audience)
-            missing = verified.principal.missing_scopes(list(request.required_scopes))
-            if missing:
-                raise InsufficientScopeError(missing)
+            acceptance = await self._verify(token)
+            _check_audience(acceptance.accepted, request.audience)
+            if request.required_scopes:
+                _check_scopes(acceptance.accepted, request.required_scopes)
         except AuthError as err:
-            metrics.VALIDATIONS.labels("none", err.reason).inc()
-            _log_refusal(err, token)
+            self._count("none", err.reason)
+            self._log_refusal(err, token)
             raise
-        kind = verified.principal.kind.name.lower()
-        metrics.VALIDATIONS.labels(kind, "ok").inc()
-        return verified.principal
+        self._count(acceptance.kind, "ok")
+        return acceptance
 
     def _extract_token(self, raw: str) -> str:
         if len(raw) > self._max_token_bytes + 16:
@@ -89,47 +117,68 @@ class TokenValidator:
             raise TokenTooLargeError(size, self._max_token_bytes)
         return token
 
-    async def _verify(self, token: str) -> VerifiedToken:
-        internal = self._internal_tokens.match(token)
+    async def _verify(self, token: str) -> _Acceptance:
+        digest = token_digest(token)
+        internal = self._internal_tokens.match_digest(digest)
         if internal is not None:
-            return VerifiedToken(principal=internal, first_party=True, expires_at=float("inf"))
-        key = self._token_cache.key_for(token)
-        cached = self._token_cache.get(key)
+            return _Acceptance(internal.accepted, internal.principal, "internal")
+        cached = self._token_cache.get(digest)
         if cached is not None:
-            return cached
+            return _Acceptance(cached, None, "user")
         verified = await self._jwt_verifier.verify(token)
-        self._token_cache.put(key, verified)
-        return verified
+        return _Acceptance(self._token_cache.put(digest, verified), verified.principal, "user")
+
+    def _count(self, kind: str, outcome: str) -> None:
+        counter = self._outcomes.get((kind, outcome))
+        if counter is None:
+            # Kinds and outcomes (documented reasons) are a small fixed set.
+            counter = self._outcomes[(kind, outcome)] = metrics.VALIDATIONS.labels(kind, outcome)
+        counter.inc()
+
+    def _log_refusal(self, err: AuthError, token: str) -> None:
+        # Expiry and missing tokens are routine: INFO. Everything else may be an attack or a
+        # misconfiguration: WARNING. Never the token itself, only its fingerprint.
+        level = logging.INFO if err.reason in ("TOKEN_EXPIRED", "MISSING_TOKEN") else logging.WARNING
+        if not logger.isEnabledFor(level):
+            return
+        suppressed = self._refusal_lines.take(err.reason)
+        if suppressed is None:
+            return
+        extra: dict[str, object] = {
+            "token_fingerprint": fingerprint_token(token) if token else "",
+            "reason": err.reason,
+        }
+        if suppressed:
+            extra["suppressed"] = suppressed
+        logger.log(level, "token refused: %s (%s)", err.reason, err.message, extra=extra)
 
 
 def _check_request_bounds(request: ValidationRequest) -> None:
-    if len(request.required_scopes) > MAX_REQUIRED_SCOPES:
-        raise InvalidRequestError(f"at most {MAX_REQUIRED_SCOPES} required scopes may be asked for")
-    if any(len(scope.encode()) > MAX_SCOPE_BYTES or not scope for scope in request.required_scopes):
-        raise InvalidRequestError(f"each required scope must be 1 to {MAX_SCOPE_BYTES} bytes")
-    if len(request.audience.encode()) > MAX_AUDIENCE_BYTES:
+    scopes = request.required_scopes
+    if scopes:
+        if len(scopes) > MAX_REQUIRED_SCOPES:
+            raise InvalidRequestError(f"at most {MAX_REQUIRED_SCOPES} required scopes may be asked for")
+        if any(len(scope.encode()) > MAX_SCOPE_BYTES or not scope for scope in scopes):
+            raise InvalidRequestError(f"each required scope must be 1 to {MAX_SCOPE_BYTES} bytes")
+    # A str of n characters encodes to at most 4n bytes: only long ones need encoding.
+    audience = request.audience
+    if len(audience) * 4 > MAX_AUDIENCE_BYTES and len(audience.encode()) > MAX_AUDIENCE_BYTES:
         raise InvalidRequestError(f"audience must be at most {MAX_AUDIENCE_BYTES} bytes")
 
 
-def _check_audience(verified: VerifiedToken, audience: str) -> None:
+def _check_audience(accepted: AcceptedToken, audience: str) -> None:
     if not audience:
         return
-    audiences = verified.principal.audiences
+    audiences = accepted.audiences
     if audience in audiences:
         return
-    if verified.first_party and not audiences:
+    if accepted.first_party and not audiences:
         return  # first-party session tokens (AuthKit) carry no aud
     raise InvalidAudienceError("token is not issued for the requested audience")
 
 
-def _log_refusal(err: AuthError, token: str) -> None:
-    # Expiry and missing tokens are routine: INFO. Everything else may be an attack or a
-    # misconfiguration: WARNING. Never the token itself, only its fingerprint.
-    level = logging.INFO if err.reason in ("TOKEN_EXPIRED", "MISSING_TOKEN") else logging.WARNING
-    logger.log(
-        level,
-        "token refused: %s (%s)",
-        err.reason,
-        err.message,
-        extra={"token_fingerprint": fingerprint_token(token) if token else "", "reason": err.reason},
-    )
+def _check_scopes(accepted: AcceptedToken, required: Sequence[str]) -> None:
+    held = set(accepted.scopes)
+    missing = tuple(scope for scope in required if scope not in held)
+    if missing:
+        raise InsufficientScopeError(missing)
