@@ -39,6 +39,11 @@ def _capture_all_logs() -> Iterator[_CollectingHandler]:
     previous_level = root.level
     root.addHandler(_LOG_LINES)
     root.setLevel(logging.DEBUG)
+    # gRPC's Cython layer logs "Loaded running loop" at DEBUG from inside its event-loop
+    # lookup, thousands of times per test. Once in several suite runs, pytest's capture
+    # handler failed there with a stream that was no longer a stream; keep that layer at
+    # INFO (its DEBUG lines carry loop ids only, never request data).
+    logging.getLogger("grpc._cython.cygrpc").setLevel(logging.INFO)
     yield _LOG_LINES
     root.removeHandler(_LOG_LINES)
     root.setLevel(previous_level)
