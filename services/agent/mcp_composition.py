@@ -10,11 +10,12 @@ name-based detection would leak the token to anyone who picked the right name.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from services.agent.first_party_mcps import FirstPartyMcp
-from services.agent.mcp_registry import AuthType, McpRegistry, RegisteredMcpServer, ServerScope
+from services.agent.mcp_registry import AuthType, RegisteredMcpServer, ServerScope
 from services.agent.url_origin import origin_of
 from services.atoms_grpc.principal import Principal
 
@@ -52,6 +53,23 @@ class ComposedMcpServer:
         return redacted
 
 
+class RegisteredServerSource(Protocol):
+    """Where the caller's registered servers come from: the registry, or a cache in front of it."""
+
+    async def list_visible(self, principal: Principal) -> Sequence[RegisteredMcpServer]:
+        """The caller's organization's servers, then the caller's own."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class _SystemServer:
+    """A first-party list entry with its forwarding rule decided once, at start."""
+
+    entry: FirstPartyMcp
+    first_party: bool
+    may_forward: bool
+
+
 class McpComposer:
     """Builds the caller's server list from the first-party list and the registry."""
 
@@ -60,18 +78,17 @@ class McpComposer:
         *,
         first_party: tuple[FirstPartyMcp, ...],
         allowed_origins: frozenset[str],
-        registry: McpRegistry,
+        registry: RegisteredServerSource,
     ) -> None:
         self._first_party = first_party
         self._allowed_origins = allowed_origins
         self._registry = registry
-        for entry in first_party:
-            if not self._origin_allowed(entry.url):
-                logger.warning(
-                    "first-party MCP %s at %s is not on the origin allow-list: it will get no user token",
-                    entry.key,
-                    origin_of(entry.url),
-                )
+        # Configuration does not change while the agent runs: the origin rule is decided here,
+        # once, not parsed again on every call.
+        self._system = tuple(self._system_server_of(entry) for entry in first_party)
+        self._system_by_name: dict[str, _SystemServer] = {}
+        for system in self._system:
+            self._system_by_name.setdefault(system.entry.key, system)
 
     @property
     def system_names(self) -> frozenset[str]:
@@ -86,7 +103,7 @@ class McpComposer:
             token: the caller's bearer token, forwarded only where the rule above allows.
         """
         expires_at = principal.expires_at.timestamp() if principal.expires_at else None
-        servers = [self._system_server(entry, token, expires_at) for entry in self._first_party]
+        servers = [_system_server(system, token, expires_at) for system in self._system]
         taken = {server.name for server in servers}
         for registered in await self._registry.list_visible(principal):
             if not registered.enabled or registered.name in taken:
@@ -97,26 +114,27 @@ class McpComposer:
 
     async def find(self, principal: Principal, token: str, name: str) -> ComposedMcpServer | None:
         """The caller's server called `name`, or None; system servers are found without a database query."""
-        expires_at = principal.expires_at.timestamp() if principal.expires_at else None
-        for entry in self._first_party:
-            if entry.key == name:
-                return self._system_server(entry, token, expires_at)
+        system = self._system_by_name.get(name)
+        if system is not None:
+            expires_at = principal.expires_at.timestamp() if principal.expires_at else None
+            return _system_server(system, token, expires_at)
         for registered in await self._registry.list_visible(principal):
             if registered.enabled and registered.name == name:
                 return _registered_server(registered)
         return None
 
-    def _system_server(self, entry: FirstPartyMcp, token: str, expires_at: float | None) -> ComposedMcpServer:
-        first_party = self._origin_allowed(entry.url)
-        forwards = first_party and entry.auth == "internal" and entry.requires_user_token and bool(token)
-        return ComposedMcpServer(
-            name=entry.key,
-            url=entry.url,
-            scope=ServerScope.SYSTEM,
-            first_party=first_party,
-            forwards_user_token=forwards,
-            headers={"Authorization": f"Bearer {token}"} if forwards else {},
-            token_expires_at=expires_at if forwards else None,
+    def _system_server_of(self, entry: FirstPartyMcp) -> _SystemServer:
+        allowed = self._origin_allowed(entry.url)
+        if not allowed:
+            logger.warning(
+                "first-party MCP %s at %s is not on the origin allow-list: it will get no user token",
+                entry.key,
+                origin_of(entry.url),
+            )
+        return _SystemServer(
+            entry,
+            first_party=allowed,
+            may_forward=allowed and entry.auth == "internal" and entry.requires_user_token,
         )
 
     def _origin_allowed(self, url: str) -> bool:
@@ -124,6 +142,19 @@ class McpComposer:
             return origin_of(url) in self._allowed_origins
         except ValueError:
             return False
+
+
+def _system_server(system: _SystemServer, token: str, expires_at: float | None) -> ComposedMcpServer:
+    forwards = system.may_forward and bool(token)
+    return ComposedMcpServer(
+        name=system.entry.key,
+        url=system.entry.url,
+        scope=ServerScope.SYSTEM,
+        first_party=system.first_party,
+        forwards_user_token=forwards,
+        headers={"Authorization": f"Bearer {token}"} if forwards else {},
+        token_expires_at=expires_at if forwards else None,
+    )
 
 
 def _registered_server(registered: RegisteredMcpServer) -> ComposedMcpServer:

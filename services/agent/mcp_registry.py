@@ -120,6 +120,12 @@ class McpRegistry:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._version = 0
+
+    @property
+    def version(self) -> int:
+        """Grows on every change this process makes (register, delete): cached reads key on it."""
+        return self._version
 
     @classmethod
     async def open(cls, database_url: str) -> McpRegistry:
@@ -164,19 +170,22 @@ class McpRegistry:
             created_at=datetime.now(UTC),
             bearer_token=server.bearer_token,
         )
-        async with self._engine.begin() as connection:
-            taken = await connection.execute(
-                select(mcp_servers.c.id).where(
-                    and_(
-                        mcp_servers.c.org_id == entry.org_id,
-                        mcp_servers.c.user_id == entry.user_id,
-                        mcp_servers.c.name == entry.name,
+        try:
+            async with self._engine.begin() as connection:
+                taken = await connection.execute(
+                    select(mcp_servers.c.id).where(
+                        and_(
+                            mcp_servers.c.org_id == entry.org_id,
+                            mcp_servers.c.user_id == entry.user_id,
+                            mcp_servers.c.name == entry.name,
+                        )
                     )
                 )
-            )
-            if taken.first() is not None:
-                return None
-            await connection.execute(insert(mcp_servers).values(**_to_row(entry, principal)))
+                if taken.first() is not None:
+                    return None
+                await connection.execute(insert(mcp_servers).values(**_to_row(entry, principal)))
+        finally:
+            self._version += 1  # even on failure: the row may exist, never trust an older read
         return entry
 
     async def delete(self, principal: Principal, server_id: str, *, may_manage_org: bool) -> bool:
@@ -188,10 +197,13 @@ class McpRegistry:
         allowed = _owned_by(principal, ServerScope.USER)
         if may_manage_org:
             allowed = or_(allowed, _owned_by(principal, ServerScope.ORGANIZATION))
-        async with self._engine.begin() as connection:
-            result = await connection.execute(
-                delete(mcp_servers).where(and_(mcp_servers.c.id == server_id, allowed))
-            )
+        try:
+            async with self._engine.begin() as connection:
+                result = await connection.execute(
+                    delete(mcp_servers).where(and_(mcp_servers.c.id == server_id, allowed))
+                )
+        finally:
+            self._version += 1  # even on failure: the row may be gone, never trust an older read
         return bool(result.rowcount)
 
 

@@ -24,6 +24,7 @@ from services.agent.model_client import ModelClient
 from services.agent.servicer import AgentServicer
 from services.agent.settings import AgentSettings
 from services.agent.tool_gateway import ToolGateway
+from services.agent.visible_servers_cache import VisibleServersCache
 from services.atoms_grpc.auth_client import AuthClient
 from services.atoms_grpc.embedded_http_server import EmbeddedHttpServer
 from services.atoms_grpc.grpc_service import (
@@ -76,7 +77,11 @@ class AgentServer(GrpcService):
         composer = McpComposer(
             first_party=settings.first_party_mcps,
             allowed_origins=settings.first_party_origins,
-            registry=registry,
+            registry=VisibleServersCache(
+                registry,
+                ttl_s=settings.registry_cache_ttl_s,
+                max_entries=settings.registry_cache_max_entries,
+            ),
         )
         gateway = ToolGateway(composer=composer, pool=pool)
         chat = ChatSession(gateway=gateway, model_client=self._model_client(resources))

@@ -66,6 +66,8 @@ class AgentSettings:
     mcp_call_timeout_s: float = 30.0
     mcp_session_idle_s: float = 300.0
     mcp_session_max_entries: int = 1000
+    registry_cache_ttl_s: float = 5.0
+    registry_cache_max_entries: int = 10_000
     shutdown_grace_s: float = 10.0
     log_level: str = "INFO"
     tls: TlsConfig | None = None

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from typing import Any
 
 import grpc
 
-from services.atoms_grpc.around_interceptor import AroundInterceptor
+from services.atoms_grpc.around_interceptor import AroundInterceptor, Behavior
 from services.atoms_grpc.auth_client import AuthClient
 from services.atoms_grpc.auth_errors import MalformedCredentialsError, MissingCredentialsError
 from services.atoms_grpc.request_context import bearer_token_var, principal_var, request_id_var
@@ -49,12 +50,22 @@ class BearerAuthInterceptor(AroundInterceptor):
         self._audience = audience
         self._exempt_prefixes = tuple(exempt_prefixes)
 
+    async def run_unary(
+        self, behavior: Behavior, request: Any, context: grpc.aio.ServicerContext, method: str
+    ) -> Any:
+        """Authenticate, then run the handler (the fast form of `around`)."""
+        if not method.startswith(self._exempt_prefixes):
+            await self._authenticate(context)
+        return await behavior(request, context)
+
     @asynccontextmanager
     async def around(self, context: grpc.aio.ServicerContext, method: str) -> AsyncIterator[None]:
         """Authenticate, then run the handler with the principal set."""
-        if method.startswith(self._exempt_prefixes):
-            yield
-            return
+        if not method.startswith(self._exempt_prefixes):
+            await self._authenticate(context)
+        yield
+
+    async def _authenticate(self, context: grpc.aio.ServicerContext) -> None:
         token = _bearer_token(context)
         principal = await self._auth_client.validate(
             token,
@@ -64,7 +75,6 @@ class BearerAuthInterceptor(AroundInterceptor):
         )
         principal_var.set(principal)
         bearer_token_var.set(token)
-        yield
 
 
 def _bearer_token(context: grpc.aio.ServicerContext) -> str:

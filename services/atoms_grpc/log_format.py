@@ -60,5 +60,5 @@ def configure_logging(*, service: str, level: str = "INFO", stream: TextIO | Non
         root.removeHandler(existing)
     root.addHandler(handler)
     root.setLevel(level.upper())
-    for noisy in ("httpx", "httpcore", "uvicorn.access"):
+    for noisy in ("httpx", "httpcore", "httpx2", "httpcore2", "uvicorn.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

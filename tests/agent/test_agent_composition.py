@@ -241,3 +241,34 @@ async def test_a_tool_reporting_an_error_is_a_result_not_a_failure(agent_stack_f
         timeout=10,
     )
     assert reply.is_error
+
+
+async def test_registering_and_deleting_a_server_is_seen_by_the_next_call(
+    agent_stack_factory, recording_mcp_factory
+) -> None:
+    """The agent keeps registry reads briefly; its own writes must show at once, for that caller only."""
+    stack = await agent_stack_factory()
+    vendor = await recording_mcp_factory("vendor")
+    alice, bob = stack.token(subject="alice"), stack.token(subject="bob")
+    add = agent_pb2.CallToolRequest(server_name="vendor", tool_name="add", arguments=_args(a=2, b=3))
+
+    async def call(token: str) -> agent_pb2.CallToolResponse:
+        return await stack.stub.CallTool(add, metadata=stack.metadata(token), timeout=10)
+
+    async def refusal(token: str):
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await call(token)
+        return refusal_of(caught.value)
+
+    not_found = (grpc.StatusCode.NOT_FOUND, "MCP_SERVER_NOT_FOUND")
+    refused = await refusal(alice)  # an empty answer is now kept for alice
+    assert (refused.code, refused.reason) == not_found
+    registered = await _register(stack, alice, name="vendor", url=vendor.url)
+    assert (await call(alice)).content[0].text == "5"
+    refused = await refusal(bob)
+    assert (refused.code, refused.reason) == not_found
+    await stack.stub.DeleteMcpServer(
+        agent_pb2.DeleteMcpServerRequest(id=registered.id), metadata=stack.metadata(alice), timeout=10
+    )
+    refused = await refusal(alice)
+    assert (refused.code, refused.reason) == not_found
