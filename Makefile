@@ -93,7 +93,7 @@ bench: $(VENV)/.installed ## Run the whole benchmark (ceiling, reference, auth, 
 	$(BIN)/atoms loadgen bench --out-dir var/bench
 
 .PHONY: bench-memory
-bench-memory: $(VENV)/.installed ## The auth service's resident memory after one million distinct tokens (about 8 minutes)
+bench-memory: $(VENV)/.installed ## The auth service's resident memory after one million distinct tokens (about 9 minutes)
 	$(BIN)/atoms loadgen bench --only memory --memory-tokens 1000000 --out-dir var/bench/memory
 
 .PHONY: bench-validate
