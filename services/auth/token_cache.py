@@ -1,8 +1,9 @@
 """VerifiedTokenCache: recently verified JWTs, so a repeated token skips the signature check.
 
-Keys are SHA-256 digests of the token, never the token. The cache is bounded in entries
-(least recently used evicted first) and an entry lives no longer than the token's `exp`
-nor the configured TTL, so a cached answer can never outlive the token.
+Keys are SHA-256 digests of the token (`internal_tokens.token_digest`), never the token.
+The cache is bounded in entries (least recently used evicted first) and an entry lives no
+longer than the token's `exp` nor the configured TTL, so a cached answer can never outlive
+the token.
 
 Entries are compact (`AcceptedToken`: the principal serialised, plus the two tuples the
 audience and scope checks read): a full cache of the default 100,000 entries stays in tens
@@ -11,7 +12,6 @@ of megabytes, and a hit is answered on the wire without rebuilding the principal
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -77,11 +77,6 @@ class VerifiedTokenCache:
         self._ttl_s = ttl_s
         self._clock = clock
         self._entries: OrderedDict[bytes, AcceptedToken] = OrderedDict()
-
-    @staticmethod
-    def key_for(token: str) -> bytes:
-        """Return the cache key of a token (its SHA-256 digest)."""
-        return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
 
     def get(self, key: bytes) -> AcceptedToken | None:
         """Return the cached answer if it is still within its life, else None."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-import socket
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
@@ -25,10 +24,10 @@ from services.agent.settings import load_agent_settings
 from services.atoms_grpc.embedded_http_server import EmbeddedHttpServer
 from services.auth.settings import load_auth_settings
 from services.authkit_emulator import EmulatorKeyStore, mint_token, running_emulator
-from services.mcp.server import McpServer, route_fastmcp_logs
-from services.mcp.settings import McpSettings
+from services.mcp.server import route_fastmcp_logs
 from tests.mcp.conftest import wait_until_ready
 from tests.support.fake_model_server import FakeModel
+from tests.support.mcp_service import start_mcp_service
 from tests.support.token_factory import remember
 
 CLIENT_ID = "client_atoms_clients_tests"
@@ -95,7 +94,7 @@ async def client_stack(tmp_path: Path, start_auth_server: Callable[..., Any]) ->
         auth = await start_auth_server(replace(auth_settings, metrics_port=None))
         await wait_until_ready(auth)
         auth_address = f"127.0.0.1:{auth.port}"
-        mcp_url = await _start_mcp(stack, tmp_path, issuer=issuer, auth_address=auth_address)
+        mcp_url = await start_mcp_service(stack, tmp_path, issuer=issuer, auth_address=auth_address)
         model = FakeModel(tool_name="atoms__whoami", tool_arguments={})
         model_server = EmbeddedHttpServer(model.app())
         await model_server.start()
@@ -115,25 +114,3 @@ async def client_stack(tmp_path: Path, start_auth_server: Callable[..., Any]) ->
         await agent.start()
         stack.push_async_callback(agent.stop)
         yield ClientStack(issuer=issuer, key_store=keys, agent=agent, mcp_url=mcp_url, model=model)
-
-
-async def _start_mcp(
-    stack: contextlib.AsyncExitStack, tmp_path: Path, *, issuer: str, auth_address: str
-) -> str:
-    """The real Atoms MCP service on a free port, authenticating through the auth service."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    stack.callback(listener.close)
-    port = listener.getsockname()[1]
-    settings = McpSettings.model_validate(
-        {
-            "port": port,
-            "base_url": f"http://127.0.0.1:{port}",
-            "authkit_domain": issuer,
-            "auth_addr": auth_address,
-            "database_url": f"sqlite+aiosqlite:///{tmp_path / 'atoms.db'}",
-        }
-    )
-    server = McpServer(settings)
-    await server.start(sockets=[listener])
-    stack.push_async_callback(server.stop)
-    return f"http://127.0.0.1:{port}{settings.path}"

@@ -12,10 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 import grpc
@@ -29,8 +27,8 @@ from services.agent.settings import load_agent_settings
 from services.auth.server import AuthServer
 from services.auth.settings import load_auth_settings
 from services.authkit_emulator import EmulatorKeyStore, mint_token, running_emulator
-from services.mcp.server import McpServer, route_fastmcp_logs
-from services.mcp.settings import McpSettings
+from services.mcp.server import route_fastmcp_logs
+from tests.support.mcp_service import start_mcp_service
 from tests.support.token_factory import remember
 
 CLIENT_ID = "client_notes_example_tests"
@@ -76,7 +74,7 @@ async def notes_stack(tmp_path_factory) -> AsyncIterator[NotesStack]:
         issuer = await stack.enter_async_context(running_emulator(keys))
         internal = remember(secrets.token_urlsafe(36))
         auth_address = await _start_auth(stack, issuer=issuer, internal_token=internal)
-        mcp_url = await _start_mcp(stack, workdir, issuer=issuer, auth_address=auth_address)
+        mcp_url = await start_mcp_service(stack, workdir, issuer=issuer, auth_address=auth_address)
         agent = AgentServer(
             load_agent_settings(
                 {
@@ -121,25 +119,3 @@ async def _start_auth(stack: contextlib.AsyncExitStack, *, issuer: str, internal
         while not auth.is_ready:  # noqa: ASYNC110 - AuthServer exposes readiness only as a property
             await asyncio.sleep(0.02)
     return f"127.0.0.1:{auth.port}"
-
-
-async def _start_mcp(
-    stack: contextlib.AsyncExitStack, workdir: Path, *, issuer: str, auth_address: str
-) -> str:
-    """The real Atoms MCP service on a free port, authenticating through the auth service."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    stack.callback(listener.close)
-    port = listener.getsockname()[1]
-    settings = McpSettings.model_validate(
-        {
-            "port": port,
-            "base_url": f"http://127.0.0.1:{port}",
-            "authkit_domain": issuer,
-            "auth_addr": auth_address,
-            "database_url": f"sqlite+aiosqlite:///{workdir / 'atoms.db'}",
-        }
-    )
-    server = McpServer(settings)
-    await server.start(sockets=[listener])
-    stack.push_async_callback(server.stop)
-    return f"http://127.0.0.1:{port}{settings.path}"
