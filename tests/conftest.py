@@ -1,8 +1,10 @@
-"""Shared fixtures: loopback servers, keys, token factories, and the log hygiene check."""
+"""Shared fixtures: loopback servers, keys, token factories, the log hygiene check, and the
+default ports of the dev stack held for the whole run (no test may need them)."""
 
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import replace
 from typing import Any
@@ -31,6 +33,43 @@ class _CollectingHandler(logging.Handler):
 
 
 _LOG_LINES = _CollectingHandler()
+
+# Where `make run-*` (and every service without flags) listens. The suite must pass while a
+# developer runs that stack, so no test may bind one of these: they are held for the whole
+# run, and a test (or a child process it starts) that tries gets "address in use" every time.
+DEV_STACK_PORTS = {
+    50051: "auth service gRPC",
+    50052: "agent gRPC",
+    3284: "agent HTTP",
+    8000: "Atoms MCP",
+    8100: "AuthKit emulator",
+    9464: "auth service metrics",
+}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _dev_stack_ports_are_taken() -> Iterator[None]:
+    """Listen on 127.0.0.1 on every default port; a port already taken (a running dev stack) is left alone."""
+    held: list[socket.socket] = []
+    for port in DEV_STACK_PORTS:
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            listener.bind(("127.0.0.1", port))
+            listener.listen(1)
+        except OSError:
+            listener.close()  # taken already: the same situation for the tests
+            continue
+        held.append(listener)
+    yield
+    for listener in held:
+        listener.close()
+
+
+@pytest.fixture
+def occupied_port() -> Iterator[int]:
+    """A loopback port on which something else already listens (to provoke "address in use")."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        yield int(listener.getsockname()[1])
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -83,12 +122,17 @@ async def auth_stub_factory() -> AsyncIterator[Callable[[int], Any]]:
 
 @pytest.fixture
 async def start_auth_server() -> AsyncIterator[Callable[..., Any]]:
-    """Start AuthServer instances on 127.0.0.1:0 (no metrics port unless asked); stop them after."""
+    """Start AuthServer instances on 127.0.0.1:0; stop them after.
+
+    No metrics endpoint unless asked for with `metrics_port=0` (in the settings or as an
+    argument): the settings' default port is the dev stack's 9464.
+    """
     from services.auth.server import AuthServer
 
     servers: list[AuthServer] = []
 
     async def start(settings: Any, **kwargs: Any) -> AuthServer:
+        kwargs.setdefault("metrics_port", 0 if settings.metrics_port == 0 else None)
         settings = replace(settings, host="127.0.0.1", port=0, **kwargs)
         server = AuthServer(settings)
         await server.start()

@@ -1,4 +1,8 @@
-"""`atoms demo` (what `make demo` runs) walks the seed's whole path with real processes and exits 0."""
+"""`atoms demo` (what `make demo` runs) walks the seed's whole path with real processes and exits 0.
+
+Its user signs in through the local AuthKit's login page, driven over HTTP as a browser would:
+no token is minted.
+"""
 
 from __future__ import annotations
 
@@ -19,15 +23,22 @@ async def test_demo_walks_every_step_and_exits_cleanly() -> None:
     text = output.decode()
     assert process.returncode == 0, text
     for expected in (
+        "browser GET /user_management/authorize -> 200 login page",
+        "browser POST /sign-in email=ada@acme.test -> 303 to http://127.0.0.1:3000/callback?code=…&state=…",
+        "front end POST /user_management/authenticate (code, API key, PKCE verifier) -> 200: user user_ada",
         "forwards user token: true",
         "forwards user token: false",
         "whoami, with no OAuth prompt",
         "list_projects through the agent",
         "refused: UNAUTHENTICATED INVALID_SIGNATURE",
         "HTTP 401, WWW-Authenticate: Bearer resource_metadata=",
+        "code_challenge_methods_supported=['S256']",
+        "browser GET /user_management/sessions/logout -> 302",
+        "front end refresh after sign-out -> 400 invalid_grant",
         "stopped agent cleanly",
         "stopped atoms-mcp cleanly",
         "stopped auth cleanly",
+        "stopped authkit-emulator cleanly",
         "demo finished",
     ):
         assert expected in text, f"missing {expected!r} in:\n{text}"

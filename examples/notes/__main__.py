@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from examples.notes.server import NotesServer
 from examples.notes.settings import NotesSettings
-from services.atoms_grpc import run_grpc_service
+from services.atoms_grpc import FACE_GRPC, FACE_METRICS, ListenError, run_grpc_service
 
 _EXIT_USAGE = 2
 
@@ -41,7 +41,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValidationError as err:
         print(f"notes: configuration error: {err}", file=sys.stderr)
         return _EXIT_USAGE
-    return run_grpc_service(NotesServer(settings), log_level=settings.log_level)
+    try:
+        return run_grpc_service(NotesServer(settings), log_level=settings.log_level)
+    except ListenError as err:
+        print(f"notes: {err.advice({FACE_GRPC: '--port', FACE_METRICS: '--metrics-port'})}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

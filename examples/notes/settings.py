@@ -16,6 +16,8 @@ class NotesSettings(BaseSettings):
     )
 
     host: str = "127.0.0.1"  # loopback by default; deployments override
+    # The audience the service accepts: tokens whose `aud` names another resource are refused.
+    audience: str = Field(default="urn:atoms:notes", min_length=1, pattern=r"^\S+$")
     port: int = Field(default=50061, ge=0, le=65535)
     metrics_port: int | None = Field(default=None, ge=0, le=65535)
     database_url: SecretStr = SecretStr("sqlite+aiosqlite:///var/notes/notes.db")  # may hold a password
@@ -29,6 +31,7 @@ class NotesSettings(BaseSettings):
         """The kit's part of the configuration."""
         return GrpcServiceConfig(
             name="notes",
+            audience=self.audience,
             host=self.host,
             port=self.port,
             auth_address=self.auth_address,

@@ -2,7 +2,9 @@
 
 Each round streams the model's text; when the model asks for tools, each call goes through
 the ToolGateway with the caller's own token (so first-party MCP servers see the user, and
-nobody else sees the token), its result is fed back, and the next round starts.
+nobody else sees the token), its result is fed back, and the next round starts. One round
+runs at most `max_tool_calls_per_turn` calls; the others are answered with an error naming
+that bound, so the model can tell the user, and no MCP server is called for them.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from services.agent.errors import (
     ModelNotConfiguredError,
 )
 from services.agent.model_client import ModelClient, ModelToolCall, TurnEnd, TurnText
+from services.agent.model_tool_names import ModelToolIndex
 from services.agent.tool_gateway import ToolGateway
 from services.atoms_grpc.principal import Principal
 
@@ -32,7 +35,7 @@ logger = logging.getLogger(__name__)
 MAX_MESSAGES = 100
 MAX_MESSAGE_BYTES = 32 * 1024
 MAX_TOOL_ROUNDS = 5
-TOOL_NAME_SEPARATOR = "__"
+DEFAULT_MAX_TOOL_CALLS_PER_TURN = 16
 _ROLES = frozenset({"system", "user", "assistant"})
 
 
@@ -70,9 +73,26 @@ def validate_messages(messages: list[ChatMessage]) -> list[ChatMessage]:
 class ChatSession:
     """Runs the chat loop for one request."""
 
-    def __init__(self, *, gateway: ToolGateway, model_client: ModelClient | None) -> None:
+    def __init__(
+        self,
+        *,
+        gateway: ToolGateway,
+        model_client: ModelClient | None,
+        max_tool_calls_per_turn: int = DEFAULT_MAX_TOOL_CALLS_PER_TURN,
+    ) -> None:
+        """Args:
+        gateway: lists and calls the caller's tools.
+        model_client: the model endpoint; None when no model is configured.
+        max_tool_calls_per_turn: tool calls run for one model turn; the rest are refused.
+
+        Raises:
+            ValueError: `max_tool_calls_per_turn` is below 1.
+        """
+        if max_tool_calls_per_turn < 1:
+            raise ValueError("max_tool_calls_per_turn must be at least 1")
         self._gateway = gateway
         self._model_client = model_client
+        self._max_tool_calls = max_tool_calls_per_turn
 
     def model_name(self, requested: str) -> str:
         """The model a request will use: the one it names, else the configured default."""
@@ -96,7 +116,9 @@ class ChatSession:
                 "(and ATOMS_LLM_API_KEY if the endpoint needs one)"
             )
         client = self._model_client
-        tool_index = await self._tool_index(principal, token, timeout_s)
+        tool_index = ModelToolIndex.of(
+            await self._gateway.list_tools(principal, token, server_name="", timeout_s=timeout_s)
+        )
         conversation: list[dict[str, Any]] = [{"role": m.role, "content": m.content} for m in messages]
         for _ in range(MAX_TOOL_ROUNDS):
             end: TurnEnd | None = None
@@ -104,7 +126,7 @@ class ChatSession:
             async for piece in client.stream_turn(
                 model=model or client.default_model,
                 messages=conversation,
-                tools=[spec for spec, _ in tool_index.values()],
+                tools=tool_index.specs(),
                 timeout_s=timeout_s,
             ):
                 if isinstance(piece, TurnText):
@@ -116,42 +138,41 @@ class ChatSession:
                 yield _done(end.finish_reason if end else "stop")
                 return
             conversation.append(_assistant_tool_message("".join(text), end.tool_calls))
-            for call in end.tool_calls:
+            for position, call in enumerate(end.tool_calls):
                 async for event in self._run_tool(
-                    principal, token, call, tool_index, conversation, timeout_s
+                    principal,
+                    token,
+                    call,
+                    tool_index,
+                    conversation,
+                    timeout_s,
+                    refusal=self._refusal_for(position),
                 ):
                     yield event
         yield _done("tool_calls_exhausted")
 
-    async def _tool_index(
-        self, principal: Principal, token: str, timeout_s: float
-    ) -> dict[str, tuple[dict[str, Any], tuple[str, str]]]:
-        """OpenAI function specs by function name, with the (server, tool) each stands for."""
-        index: dict[str, tuple[dict[str, Any], tuple[str, str]]] = {}
-        for listed in await self._gateway.list_tools(principal, token, server_name="", timeout_s=timeout_s):
-            for tool in listed.tools:
-                name = f"{listed.server.name}{TOOL_NAME_SEPARATOR}{tool.name}"[:64]
-                spec = {
-                    "type": "function",
-                    "function": {
-                        "name": name,
-                        "description": tool.description or "",
-                        "parameters": tool.input_schema or {"type": "object"},
-                    },
-                }
-                index[name] = (spec, (listed.server.name, tool.name))
-        return index
+    def _refusal_for(self, position: int) -> str:
+        """Why the call at `position` of a turn is not run, or "" when it is."""
+        if position < self._max_tool_calls:
+            return ""
+        return (
+            f"not run: one model turn may request at most {self._max_tool_calls} tool calls "
+            "(chat_max_tool_calls_per_turn)"
+        )
 
     async def _run_tool(
         self,
         principal: Principal,
         token: str,
         call: ModelToolCall,
-        tool_index: dict[str, tuple[dict[str, Any], tuple[str, str]]],
+        tool_index: ModelToolIndex,
         conversation: list[dict[str, Any]],
         timeout_s: float,
+        *,
+        refusal: str,
     ) -> AsyncIterator[agent_pb2.ChatResponse]:
-        server_name, tool_name = tool_index.get(call.name, (None, ("", call.name)))[1]
+        routed = tool_index.route(call.name)
+        server_name, tool_name = (routed.server_name, routed.tool_name) if routed else ("", call.name)
         arguments = _parse_arguments(call.arguments_json)
         yield agent_pb2.ChatResponse(
             tool_call=agent_pb2.ToolCallEvent(
@@ -161,7 +182,11 @@ class ChatSession:
                 arguments=proto_mapping.struct_from(arguments),
             )
         )
-        result = await self._call(principal, token, server_name, tool_name, arguments, timeout_s)
+        result = (
+            _error_result(refusal)
+            if refusal
+            else await self._call(principal, token, server_name, tool_name, arguments, timeout_s)
+        )
         yield agent_pb2.ChatResponse(
             tool_result=agent_pb2.ToolResultEvent(call_id=call.call_id, result=result)
         )

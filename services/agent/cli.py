@@ -10,7 +10,11 @@ import uvloop
 
 from services.agent.server import serve
 from services.agent.settings import AgentSettingsError, load_agent_settings
-from services.atoms_grpc.log_format import configure_logging
+from services.atoms_grpc.listen_sockets import FACE_GRPC, FACE_HTTP, FACE_METRICS, ListenError
+from services.atoms_grpc.log_format import UnknownLogLevelError, check_log_level, configure_logging
+
+EXIT_CANNOT_START, EXIT_USAGE = 1, 2
+_PORT_FLAGS = {FACE_GRPC: "--port", FACE_HTTP: "--http-port", FACE_METRICS: "--metrics-port"}
 
 
 def register(commands: Any) -> None:
@@ -33,7 +37,11 @@ def register(commands: Any) -> None:
 
 
 def run_serve(options: argparse.Namespace) -> int:
-    """Validate the settings, then serve until SIGINT/SIGTERM; exit 2 on a configuration error."""
+    """Validate the settings, then serve until SIGINT/SIGTERM.
+
+    Exits 2 on a configuration error and 1 when a port cannot be bound, each with one line
+    on standard error that says what to change.
+    """
     overrides = {
         "host": options.host,
         "port": options.port,
@@ -43,9 +51,19 @@ def run_serve(options: argparse.Namespace) -> int:
     }
     try:
         settings = load_agent_settings(overrides=overrides)
+        check_log_level(settings.log_level)
     except AgentSettingsError as err:
         print(f"atoms agent serve: configuration error: {err}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
+    except UnknownLogLevelError as err:
+        print(
+            f"atoms agent serve: configuration error: --log-level / ATOMS_LOG_LEVEL: {err}", file=sys.stderr
+        )
+        return EXIT_USAGE
     configure_logging(service="agent", level=settings.log_level)
-    uvloop.run(serve(settings))
+    try:
+        uvloop.run(serve(settings))
+    except ListenError as err:
+        print(f"atoms agent serve: {err.advice(_PORT_FLAGS)}", file=sys.stderr)
+        return EXIT_CANNOT_START
     return 0

@@ -11,6 +11,7 @@ Tree:
       +-- McpForbiddenError              PERMISSION_DENIED (the MCP server answered 403)
       +-- McpUnavailableError            UNAVAILABLE       (unreachable, 5xx, timeout)
       +-- McpProtocolError               INTERNAL          (not valid MCP)
+      +-- McpLimitExceededError          RESOURCE_EXHAUSTED (answer past a bound: bytes, pages, tools, time)
       +-- ToolNotFoundError              NOT_FOUND
       +-- ModelNotConfiguredError        FAILED_PRECONDITION
       +-- ModelUnavailableError          UNAVAILABLE
@@ -96,6 +97,17 @@ class McpProtocolError(AgentError):
 
     status_code = grpc.StatusCode.INTERNAL
     reason = "MCP_PROTOCOL_ERROR"
+
+
+class McpLimitExceededError(AgentError):
+    """An MCP server's answer went past a bound the agent enforces; `limit` names the setting."""
+
+    status_code = grpc.StatusCode.RESOURCE_EXHAUSTED
+    reason = "MCP_LIMIT_EXCEEDED"
+
+    def __init__(self, message: str, *, limit: str) -> None:
+        super().__init__(message, metadata={"limit": limit})
+        self.limit = limit
 
 
 class ToolNotFoundError(AgentError):

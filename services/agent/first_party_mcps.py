@@ -18,7 +18,12 @@ PACKAGED_FILE = "first_party_mcps.json"
 
 @dataclass(frozen=True, slots=True)
 class FirstPartyMcp:
-    """A system MCP server from the first-party list."""
+    """A system MCP server from the first-party list.
+
+    `stateless` says the server keeps nothing per MCP session (the Atoms MCP runs in stateless
+    HTTP mode), so the agent may let callers share a session to it. Anything else gets a
+    session per principal: state a server keeps per session must never cross principals.
+    """
 
     key: str
     display_name: str
@@ -26,6 +31,7 @@ class FirstPartyMcp:
     requires_user_token: bool
     transport: str = "streamable_http"
     auth: str = "internal"
+    stateless: bool = False
 
 
 class FirstPartyListError(ValueError):
@@ -63,6 +69,9 @@ def _entry(key: str, value: Any) -> FirstPartyMcp:
         raise FirstPartyListError(f"first-party MCP {key!r}: only the streamable_http transport is supported")
     if value.get("auth", "internal") not in ("internal", "none"):
         raise FirstPartyListError(f"first-party MCP {key!r}: auth must be internal or none")
+    if not isinstance(value.get("stateless", False), bool):
+        # bool("false") is True: a quoted flag would silently let principals share sessions.
+        raise FirstPartyListError(f"first-party MCP {key!r}: stateless must be true or false")
     return FirstPartyMcp(
         key=key,
         display_name=str(value.get("name", key)),
@@ -70,4 +79,5 @@ def _entry(key: str, value: Any) -> FirstPartyMcp:
         requires_user_token=bool(value.get("requiresUserToken", True)),
         transport="streamable_http",
         auth=str(value.get("auth", "internal")),
+        stateless=value.get("stateless", False),
     )

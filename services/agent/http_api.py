@@ -1,15 +1,19 @@
-"""The agent's HTTP face for front ends: `POST /v1/chat/completions` (OpenAI-compatible) and `GET /health`.
+"""The agent's HTTP face: `POST /v1/chat/completions` (OpenAI-compatible), `GET /health`, `GET /ready`.
 
 It reads the same `Authorization: Bearer …` header, authenticates through the same kit
-client, and runs the same ChatSession as the gRPC `Chat`, so both faces share one path.
+client with the same audience, and runs the same ChatSession as the gRPC `Chat`, so both
+faces share one path. `GET /health` is liveness (200 while the process serves HTTP);
+`GET /ready` is the gRPC readiness: 503 with a JSON reason while starting, stopping, or
+while the auth service is unreachable.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import grpc
@@ -24,10 +28,12 @@ from services.agent.errors import InvalidRequestError
 from services.atoms_grpc.auth_client import AuthClient
 from services.atoms_grpc.auth_errors import MissingCredentialsError
 from services.atoms_grpc.principal import Principal
+from services.atoms_grpc.readiness import Readiness
 from services.atoms_grpc.service_error import ServiceError
 from services.atoms_grpc.token_fingerprint import strip_bearer
 
 MAX_BODY_BYTES = 256 * 1024
+DEFAULT_RETRY_AFTER_S = 5
 _HTTP_STATUS = {
     grpc.StatusCode.INVALID_ARGUMENT: 400,
     grpc.StatusCode.FAILED_PRECONDITION: 400,
@@ -41,15 +47,36 @@ _HTTP_STATUS = {
 }
 
 
-def build_http_app(*, auth_client: AuthClient, chat: ChatSession, timeout_s: float) -> Starlette:
-    """The Starlette app of the HTTP face."""
+def build_http_app(
+    *,
+    auth_client: AuthClient,
+    audience: str,
+    readiness: Callable[[], Readiness],
+    chat: ChatSession,
+    timeout_s: float,
+) -> Starlette:
+    """The Starlette app of the HTTP face.
+
+    Args:
+        auth_client: the kit's client of the auth service (shared with the gRPC face).
+        audience: the audience the agent accepts, sent with every token (as on gRPC).
+        readiness: the service's readiness, answered on `GET /ready`.
+        chat: the chat path shared with the gRPC `Chat`.
+        timeout_s: the budget of one chat completion.
+    """
 
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
+    async def ready(request: Request) -> Response:
+        state = readiness()
+        return JSONResponse(
+            state.as_json(), status_code=200 if state.ready else 503, headers={"cache-control": "no-store"}
+        )
+
     async def chat_completions(request: Request) -> Response:
         try:
-            principal, token = await _authenticate(request, auth_client)
+            principal, token = await _authenticate(request, auth_client, audience)
             body = await _read_json(request)
             messages, requested_model, stream = _parse_chat_request(body)
             model = chat.model_name(requested_model)
@@ -64,17 +91,18 @@ def build_http_app(*, auth_client: AuthClient, chat: ChatSession, timeout_s: flo
     return Starlette(
         routes=[
             Route("/health", health, methods=["GET"]),
+            Route("/ready", ready, methods=["GET"]),
             Route("/v1/chat/completions", chat_completions, methods=["POST"]),
         ]
     )
 
 
-async def _authenticate(request: Request, auth_client: AuthClient) -> tuple[Principal, str]:
+async def _authenticate(request: Request, auth_client: AuthClient, audience: str) -> tuple[Principal, str]:
     header = request.headers.get("authorization", "")
     token = strip_bearer(header)
     if not token:
         raise MissingCredentialsError("send the token as `Authorization: Bearer <token>`")
-    return await auth_client.validate(token), token
+    return await auth_client.validate(token, audience=audience), token
 
 
 async def _read_json(request: Request) -> dict[str, Any]:
@@ -185,5 +213,6 @@ def _error_response(err: ServiceError) -> JSONResponse:
         else {}
     )
     if status == 503:
-        headers["retry-after"] = "5"
+        delay = err.retry_delay_s
+        headers["retry-after"] = str(DEFAULT_RETRY_AFTER_S if delay is None else max(1, math.ceil(delay)))
     return JSONResponse(_error_body(err), status_code=status, headers=headers)

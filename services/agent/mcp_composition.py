@@ -17,6 +17,7 @@ from typing import Protocol
 from services.agent.first_party_mcps import FirstPartyMcp
 from services.agent.mcp_registry import AuthType, RegisteredMcpServer, ServerScope
 from services.agent.url_origin import origin_of
+from services.agent.url_redaction import may_see_full_url, redacted_url
 from services.atoms_grpc.principal import Principal
 
 logger = logging.getLogger(__name__)
@@ -30,7 +31,8 @@ class ComposedMcpServer:
     """One MCP server as the agent will call it for this caller.
 
     `headers` holds real credentials and stays inside the agent; callers see
-    `redacted_headers()`.
+    `redacted_headers()`, and `shown_url()` (an organization server's URL without its query
+    for a member who may not manage it).
     """
 
     name: str
@@ -40,6 +42,11 @@ class ComposedMcpServer:
     forwards_user_token: bool
     headers: Mapping[str, str] = field(default_factory=dict, repr=False)
     token_expires_at: float | None = None
+    url_shown_in_full: bool = True
+
+    def shown_url(self) -> str:
+        """The URL as the caller may see it."""
+        return self.url if self.url_shown_in_full else redacted_url(self.url)
 
     def redacted_headers(self) -> dict[str, str]:
         """The headers with every secret replaced by a placeholder."""
@@ -109,7 +116,7 @@ class McpComposer:
             if not registered.enabled or registered.name in taken:
                 continue
             taken.add(registered.name)
-            servers.append(_registered_server(registered))
+            servers.append(_registered_server(registered, principal))
         return servers
 
     async def find(self, principal: Principal, token: str, name: str) -> ComposedMcpServer | None:
@@ -120,7 +127,7 @@ class McpComposer:
             return _system_server(system, token, expires_at)
         for registered in await self._registry.list_visible(principal):
             if registered.enabled and registered.name == name:
-                return _registered_server(registered)
+                return _registered_server(registered, principal)
         return None
 
     def _system_server_of(self, entry: FirstPartyMcp) -> _SystemServer:
@@ -157,7 +164,7 @@ def _system_server(system: _SystemServer, token: str, expires_at: float | None) 
     )
 
 
-def _registered_server(registered: RegisteredMcpServer) -> ComposedMcpServer:
+def _registered_server(registered: RegisteredMcpServer, principal: Principal) -> ComposedMcpServer:
     headers = (
         {"Authorization": f"Bearer {registered.bearer_token}"}
         if registered.auth_type is AuthType.BEARER and registered.bearer_token
@@ -170,4 +177,5 @@ def _registered_server(registered: RegisteredMcpServer) -> ComposedMcpServer:
         first_party=False,
         forwards_user_token=False,
         headers=headers,
+        url_shown_in_full=may_see_full_url(principal, registered),
     )

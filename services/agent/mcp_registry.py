@@ -3,11 +3,16 @@
 System servers are not stored: they come from the first-party list in configuration. A
 stored credential (`bearer_token`) is written once and read only by the agent when it calls
 the server; nothing that leaves this module for a caller carries it.
+
+A registration checks the owner's limit and the name and inserts in one transaction that
+first takes the owner's lock (SQLite: the database's write lock; PostgreSQL: an advisory lock
+per owner), so concurrent registrations can neither exceed the limit nor collide on a name.
 """
 
 from __future__ import annotations
 
 import enum
+import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,14 +29,19 @@ from sqlalchemy import (
     UniqueConstraint,
     and_,
     delete,
+    false,
     func,
     insert,
     or_,
     select,
+    text,
+    update,
 )
 from sqlalchemy import MetaData as SqlMetaData
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from services.agent.errors import McpServerLimitError, McpServerNameTakenError
 from services.atoms_grpc.principal import Principal
 from services.atoms_grpc.sql_database import SchemaMigrator, create_database_engine
 
@@ -68,6 +78,7 @@ class RegisteredMcpServer:
     enabled: bool
     created_at: datetime | None
     bearer_token: str = ""
+    created_by: str = ""
 
     def __repr__(self) -> str:
         # Never show bearer_token, even in a debugger or a log line.
@@ -156,8 +167,17 @@ class McpRegistry:
         async with self._engine.connect() as connection:
             return int((await connection.execute(query)).scalar_one())
 
-    async def register(self, principal: Principal, server: NewMcpServer) -> RegisteredMcpServer | None:
-        """Store a new server; return None when the name is taken in that scope."""
+    async def register(
+        self, principal: Principal, server: NewMcpServer, *, limit: int | None = None
+    ) -> RegisteredMcpServer:
+        """Store a new server, unless its owner already has `limit` servers in that scope or the name.
+
+        `limit` None checks no limit (the servicer always passes the configured one).
+
+        Raises:
+            McpServerLimitError: the owner has `limit` servers in that scope.
+            McpServerNameTakenError: the name is taken in that scope.
+        """
         entry = RegisteredMcpServer(
             id=f"mcp_{secrets.token_urlsafe(16)}",
             scope=server.scope,
@@ -169,21 +189,15 @@ class McpRegistry:
             enabled=True,
             created_at=datetime.now(UTC),
             bearer_token=server.bearer_token,
+            created_by=principal.subject,
         )
         try:
             async with self._engine.begin() as connection:
-                taken = await connection.execute(
-                    select(mcp_servers.c.id).where(
-                        and_(
-                            mcp_servers.c.org_id == entry.org_id,
-                            mcp_servers.c.user_id == entry.user_id,
-                            mcp_servers.c.name == entry.name,
-                        )
-                    )
-                )
-                if taken.first() is not None:
-                    return None
-                await connection.execute(insert(mcp_servers).values(**_to_row(entry, principal)))
+                await _lock_owner(connection, entry.org_id, entry.user_id)
+                await _check_room(connection, principal, entry, limit)
+                await connection.execute(insert(mcp_servers).values(**_to_row(entry)))
+        except IntegrityError as err:  # the unique constraint has the last word on names
+            raise _name_taken(entry.name) from err
         finally:
             self._version += 1  # even on failure: the row may exist, never trust an older read
         return entry
@@ -207,6 +221,39 @@ class McpRegistry:
         return bool(result.rowcount)
 
 
+async def _lock_owner(connection: AsyncConnection, org_id: str, user_id: str) -> None:
+    """Serialize registrations of one owner until the transaction ends."""
+    if connection.dialect.name == "postgresql":
+        digest = hashlib.sha256(f"agent-registration\0{org_id}\0{user_id}".encode()).digest()
+        key = int.from_bytes(digest[:8], "big", signed=True)
+        await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+        return
+    # SQLite has one writer at a time: a write that changes nothing takes the write lock now,
+    # before the count, instead of at the insert (two counts could then both see room).
+    await connection.execute(update(mcp_servers).where(false()).values(name=mcp_servers.c.name))
+
+
+async def _check_room(
+    connection: AsyncConnection, principal: Principal, entry: RegisteredMcpServer, limit: int | None
+) -> None:
+    owned = select(func.count()).select_from(mcp_servers).where(_owned_by(principal, entry.scope))
+    if limit is not None and int((await connection.execute(owned)).scalar_one()) >= limit:
+        raise McpServerLimitError(f"at most {limit} {entry.scope.value} servers may be registered")
+    same_name = select(mcp_servers.c.id).where(
+        and_(
+            mcp_servers.c.org_id == entry.org_id,
+            mcp_servers.c.user_id == entry.user_id,
+            mcp_servers.c.name == entry.name,
+        )
+    )
+    if (await connection.execute(same_name)).first() is not None:
+        raise _name_taken(entry.name)
+
+
+def _name_taken(name: str) -> McpServerNameTakenError:
+    return McpServerNameTakenError(f"an MCP server named {name!r} already exists in that scope")
+
+
 def _owned_by(principal: Principal, scope: ServerScope) -> object:
     user_id = principal.subject if scope is ServerScope.USER else ""
     return and_(
@@ -220,7 +267,7 @@ def _visible_to(principal: Principal) -> object:
     return or_(_owned_by(principal, ServerScope.ORGANIZATION), _owned_by(principal, ServerScope.USER))
 
 
-def _to_row(entry: RegisteredMcpServer, principal: Principal) -> dict[str, object]:
+def _to_row(entry: RegisteredMcpServer) -> dict[str, object]:
     return {
         "id": entry.id,
         "scope": entry.scope.value,
@@ -232,7 +279,7 @@ def _to_row(entry: RegisteredMcpServer, principal: Principal) -> dict[str, objec
         "auth_type": entry.auth_type.value,
         "bearer_token": entry.bearer_token,
         "enabled": entry.enabled,
-        "created_by": principal.subject,
+        "created_by": entry.created_by,
         "created_at": entry.created_at,
     }
 
@@ -253,4 +300,5 @@ def _from_row(row: object) -> RegisteredMcpServer:
         enabled=bool(values["enabled"]),
         created_at=created_at,
         bearer_token=values["bearer_token"],
+        created_by=values["created_by"],
     )

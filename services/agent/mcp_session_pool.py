@@ -1,19 +1,28 @@
-"""McpSessionPool: long-lived MCP client sessions, so a tool call costs one request, not a handshake.
+"""McpSessionPool: MCP calls at a flat cost per user, so a tool call costs one request, not a handshake.
 
-Sessions are keyed by server URL and a digest of the headers they send (so by the caller's
-token fingerprint for first-party servers): a session never carries one user's token for
-another. A session closes when it stays idle, when the token it carries expires, when the
-pool is full (least recently used first), or when the server refuses or drops it.
+A first-party server that is stateless by configuration gets no session at all: its calls are
+independent requests over one connection pool per server, each with its caller's token
+(`StatelessMcpCaller`), so a new user or a refreshed token costs nothing. Every other server
+gets long-lived sessions, one per principal and server (`mcp_session_key`), never per token:
+state a server keeps per session never crosses principals, and a refreshed token reuses the
+session, each request carrying the token of the call it serves (`McpCallScope`). Sessions to
+the operator's (system) servers share one connection pool per server; a registered server's
+session connects through a transport of its own (`HttpTransportFactory`).
 
-Each session is opened and closed by its own owner task: the MCP client's task groups must be
-entered and exited in the same task, while any request task may send through the session.
+A call leases its session for as long as it runs. A session is retired when it stays idle,
+when the newest token it was given expires, when the pool is full (the least recently used
+session no call holds), when an answer was refused, or when the server refuses or drops it; a
+retired session closes as soon as no call holds it, never under a running call. A forwarded
+token that has expired is refused before anything is sent.
+
+What a server sends back is bounded (`McpClientLimits`): bytes per answer, pages and tools
+per listing, time per listing.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import time
 from collections import OrderedDict
@@ -22,194 +31,298 @@ from typing import Any, TypeVar
 
 import httpx2
 import mcp
-from mcp.client.streamable_http import streamable_http_client
 
 from services.agent.errors import (
     AgentError,
-    McpForbiddenError,
+    McpLimitExceededError,
     McpProtocolError,
     McpUnauthenticatedError,
     McpUnavailableError,
 )
+from services.agent.mcp_call_scope import mcp_call_scope
+from services.agent.mcp_client_limits import McpClientLimits
 from services.agent.mcp_composition import ComposedMcpServer
+from services.agent.mcp_registry import ServerScope
+from services.agent.mcp_session_id_redaction import install_session_id_redaction
+from services.agent.mcp_session_key import session_key, session_may_be_shared
+from services.agent.pooled_mcp_session import HttpTransportFactory, PooledMcpSession
+from services.agent.stateless_mcp_caller import StatelessMcpCaller
+from services.atoms_grpc.principal import Principal
 
 logger = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
-_CONNECT_TIMEOUT_S = 5.0
 _REAP_INTERVAL_S = 10.0
-
-
-class PooledMcpSession:
-    """One open MCP client session, owned by its own task."""
-
-    def __init__(self, server: ComposedMcpServer, *, request_timeout_s: float) -> None:
-        self.server = server
-        self.last_used = time.monotonic()
-        self.last_status: int | None = None
-        self.client: mcp.Client | None = None
-        self._request_timeout_s = request_timeout_s
-        self._ready = asyncio.Event()
-        self._closing = asyncio.Event()
-        self._error: BaseException | None = None
-        self._owner: asyncio.Task[None] | None = None
-
-    async def open(self, timeout_s: float) -> None:
-        """Start the owner task and wait for the MCP handshake.
-
-        Raises:
-            AgentError: the server could not be reached or refused the session.
-        """
-        self._owner = asyncio.get_running_loop().create_task(self._own())
-        try:
-            async with asyncio.timeout(timeout_s):
-                await self._ready.wait()
-        except TimeoutError as err:
-            await self.close()
-            raise McpUnavailableError(f"MCP server {self.server.name} did not answer in time") from err
-        if self._error is not None or self.client is None:
-            await self.close()
-            raise self.translate(self._error)
-
-    async def close(self) -> None:
-        """Close the session (its owner task ends the HTTP session and exits)."""
-        self._closing.set()
-        if self._owner is not None:
-            with contextlib.suppress(Exception, asyncio.CancelledError):
-                await asyncio.wait_for(self._owner, timeout=5.0)
-
-    @property
-    def alive(self) -> bool:
-        """True while the owner task holds an open session."""
-        return self._owner is not None and not self._owner.done() and self.client is not None
-
-    def translate(self, error: BaseException | None) -> AgentError:
-        """Map what went wrong (HTTP status seen, exception) to the agent's error."""
-        status, name = self.last_status, self.server.name
-        if status == 401:
-            return McpUnauthenticatedError(f"MCP server {name} refused the credentials (401)")
-        if status == 403:
-            return McpForbiddenError(f"MCP server {name} refused the call (403)")
-        if status is not None and (status == 429 or status >= 500):
-            return McpUnavailableError(f"MCP server {name} is unavailable (HTTP {status})")
-        if isinstance(error, (httpx2.TransportError, OSError, TimeoutError)) or _has_transport_error(error):
-            return McpUnavailableError(f"MCP server {name} could not be reached")
-        return McpProtocolError(f"MCP server {name} answered with an MCP error")
-
-    async def _own(self) -> None:
-        timeout = httpx2.Timeout(self._request_timeout_s, connect=_CONNECT_TIMEOUT_S)
-        try:
-            async with (
-                httpx2.AsyncClient(
-                    headers=dict(self.server.headers),
-                    timeout=timeout,
-                    follow_redirects=False,
-                    event_hooks={"response": [self._record_status]},
-                ) as http,
-                mcp.Client(streamable_http_client(self.server.url, http_client=http)) as client,
-            ):
-                self.client = client
-                self._ready.set()
-                await self._closing.wait()
-        except BaseException as err:  # recorded and translated for the caller
-            self._error = err
-            logger.info("MCP session to %s ended: %s", self.server.name, type(err).__name__)
-        finally:
-            self.client = None
-            self._ready.set()
-
-    async def _record_status(self, response: httpx2.Response) -> None:
-        self.last_status = response.status_code
-
-
-def _has_transport_error(error: BaseException | None) -> bool:
-    if isinstance(error, BaseExceptionGroup):
-        return any(_has_transport_error(inner) for inner in error.exceptions)
-    return isinstance(error, (httpx2.TransportError, OSError))
+_LEASE_ATTEMPTS = 3
+# One connection pool per system server, shared by its callers: enough connections for the
+# agent's concurrency, kept alive between calls.
+SHARED_POOL_LIMITS = httpx2.Limits(max_connections=256, max_keepalive_connections=64)
 
 
 class McpSessionPool:
-    """Pooled MCP sessions keyed by server URL and credentials digest."""
+    """MCP calls: sessionless for stateless first-party servers, else one session per principal and server."""
 
-    def __init__(self, *, idle_s: float, max_entries: int, request_timeout_s: float) -> None:
+    def __init__(
+        self,
+        *,
+        idle_s: float,
+        max_entries: int,
+        request_timeout_s: float,
+        limits: McpClientLimits | None = None,
+        stateless_first_party: frozenset[str] = frozenset(),
+        http_transport_factory: HttpTransportFactory | None = None,
+    ) -> None:
+        """Args:
+        idle_s: a session nobody used for this long is closed.
+        max_entries: sessions kept open; the least recently used is retired beyond it.
+        request_timeout_s: the HTTP read timeout of every session.
+        limits: what one server may send back; the defaults when None.
+        stateless_first_party: names of first-party servers configured `stateless`: called
+            without a session, over one connection pool callers share.
+        http_transport_factory: where sessions get their transport (the egress guard); see
+            `HttpTransportFactory`. None, or None from it: the pool's connection pool for a
+            system server, httpx2's default transport for any other.
+        """
         self._idle_s = idle_s
         self._max_entries = max_entries
         self._request_timeout_s = request_timeout_s
+        self._limits = limits or McpClientLimits()
+        self._stateless_first_party = stateless_first_party
+        self._transport_factory = http_transport_factory
         self._sessions: OrderedDict[bytes, PooledMcpSession] = OrderedDict()
+        self._draining: set[PooledMcpSession] = set()
         self._opening: dict[bytes, asyncio.Task[PooledMcpSession]] = {}
+        self._closing: set[asyncio.Task[None]] = set()
         self._reaper: asyncio.Task[None] | None = None
+        self._stateless: dict[tuple[str, str], StatelessMcpCaller] = {}
+        self._shared_transports: dict[str, httpx2.AsyncBaseTransport] = {}
+        install_session_id_redaction()
 
     def __len__(self) -> int:
+        """Open sessions (stateless servers need none)."""
         return len(self._sessions)
 
-    async def list_tools(self, server: ComposedMcpServer, *, timeout_s: float) -> list[Any]:
-        """The server's tools (every page)."""
+    async def list_tools(
+        self, server: ComposedMcpServer, *, principal: Principal, timeout_s: float
+    ) -> list[Any]:
+        """The server's tools (every page, within the listing bounds).
+
+        Raises:
+            McpLimitExceededError: too many pages or tools, too slow, or an answer too large.
+            AgentError: the server could not be reached or refused the caller.
+        """
+
+        _refuse_expired(server)
+        if self._sessionless(server):
+            caller = self._stateless_caller(server)
+            return await self._bounded_listing(
+                server,
+                lambda cursor: caller.list_tools(cursor=cursor, headers=server.headers, timeout_s=timeout_s),
+            )
 
         async def call(client: mcp.Client) -> list[Any]:
-            tools: list[Any] = []
-            cursor: str | None = None
-            while True:
-                page = await client.list_tools(cursor=cursor)
-                tools.extend(page.tools)
-                cursor = page.next_cursor
-                if not cursor:
-                    return tools
+            return await self._bounded_listing(server, lambda cursor: client.list_tools(cursor=cursor))
 
-        return await self._with_session(server, call, timeout_s)
+        return await self._with_session(server, principal, call, timeout_s)
 
     async def call_tool(
-        self, server: ComposedMcpServer, name: str, arguments: dict[str, Any], *, timeout_s: float
+        self,
+        server: ComposedMcpServer,
+        name: str,
+        arguments: dict[str, Any],
+        *,
+        principal: Principal,
+        timeout_s: float,
     ) -> Any:
-        """Call one tool and return the MCP `CallToolResult`."""
+        """Call one tool and return the MCP `CallToolResult`.
+
+        Raises:
+            AgentError: the server could not be reached, refused the call, or answered too much;
+                or the forwarded token has expired.
+        """
+        _refuse_expired(server)
+        if self._sessionless(server):
+            return await self._stateless_caller(server).call_tool(
+                name, arguments, headers=server.headers, timeout_s=timeout_s
+            )
         return await self._with_session(
             server,
+            principal,
             lambda client: client.call_tool(name, arguments, read_timeout_seconds=timeout_s),
             timeout_s,
         )
 
+    async def reap(self) -> int:
+        """Retire sessions that are idle, dead, refused or hold only an expired token; return how many.
+
+        A session a call holds is not idle, and one whose token expired is kept while a call
+        holds it (the next call brings a fresh token); a dead or refused one takes no new
+        calls and closes when its last call ends.
+        """
+        now = time.monotonic()
+        stale = [
+            (key, session)
+            for key, session in self._sessions.items()
+            if not self._usable(session)
+            or (
+                session.leases == 0
+                and (_expired(session.token_expires_at) or now - session.last_used > self._idle_s)
+            )
+        ]
+        closing = [task for key, session in stale if (task := self._retire(key, session)) is not None]
+        await asyncio.gather(*closing)
+        return len(stale)
+
     async def close(self) -> None:
-        """Close every session and stop the reaper."""
+        """Close every session, held or not, and stop the reaper (shutdown: calls have drained)."""
         if self._reaper is not None:
             self._reaper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reaper
-        sessions, self._sessions = list(self._sessions.values()), OrderedDict()
-        await asyncio.gather(*(session.close() for session in sessions))
+        sessions = [*self._sessions.values(), *self._draining]
+        self._sessions, self._draining = OrderedDict(), set()
+        await asyncio.gather(*(session.close() for session in sessions), *self._closing)
+        callers, self._stateless = list(self._stateless.values()), {}
+        shared, self._shared_transports = list(self._shared_transports.values()), {}
+        await asyncio.gather(*(caller.aclose() for caller in callers), *(t.aclose() for t in shared))
+
+    def _sessionless(self, server: ComposedMcpServer) -> bool:
+        return session_may_be_shared(server, self._stateless_first_party)
+
+    def _stateless_caller(self, server: ComposedMcpServer) -> StatelessMcpCaller:
+        key = (server.name, server.url)
+        caller = self._stateless.get(key)
+        if caller is None:
+            given = self._transport_factory(server) if self._transport_factory is not None else None
+            caller = StatelessMcpCaller(
+                name=server.name,
+                url=server.url,
+                transport=given
+                if given is not None
+                else httpx2.AsyncHTTPTransport(limits=SHARED_POOL_LIMITS),
+                request_timeout_s=self._request_timeout_s,
+                max_response_bytes=self._limits.max_response_bytes,
+            )
+            self._stateless[key] = caller
+        return caller
+
+    def _shared_transport(self, server: ComposedMcpServer) -> httpx2.AsyncBaseTransport | None:
+        """The connection pool sessions to a system server share; None: a registered server's own."""
+        if server.scope is not ServerScope.SYSTEM:
+            return None
+        transport = self._shared_transports.get(server.url)
+        if transport is None:
+            transport = httpx2.AsyncHTTPTransport(limits=SHARED_POOL_LIMITS)
+            self._shared_transports[server.url] = transport
+        return transport
+
+    async def _bounded_listing(
+        self, server: ComposedMcpServer, page_of: Callable[[str | None], Awaitable[Any]]
+    ) -> list[Any]:
+        try:
+            async with asyncio.timeout(self._limits.list_timeout_s):
+                return await self._all_pages(server, page_of)
+        except TimeoutError as err:
+            raise McpLimitExceededError(
+                f"MCP server {server.name} took longer than {self._limits.list_timeout_s:g} s "
+                "to list its tools (mcp_list_timeout_s)",
+                limit="mcp_list_timeout_s",
+            ) from err
+
+    async def _all_pages(
+        self, server: ComposedMcpServer, page_of: Callable[[str | None], Awaitable[Any]]
+    ) -> list[Any]:
+        limits = self._limits
+        tools: list[Any] = []
+        cursor: str | None = None
+        for _ in range(limits.max_tool_pages):
+            page = await page_of(cursor)
+            tools.extend(page.tools)
+            if len(tools) > limits.max_tools_per_server:
+                raise McpLimitExceededError(
+                    f"MCP server {server.name} lists more than {limits.max_tools_per_server} tools "
+                    "(mcp_max_tools_per_server)",
+                    limit="mcp_max_tools_per_server",
+                )
+            cursor = page.next_cursor
+            if not cursor:
+                return tools
+        raise McpLimitExceededError(
+            f"MCP server {server.name} lists its tools over more than {limits.max_tool_pages} pages "
+            "(mcp_max_tool_pages)",
+            limit="mcp_max_tool_pages",
+        )
 
     async def _with_session(
-        self, server: ComposedMcpServer, call: Callable[[mcp.Client], Awaitable[_T]], timeout_s: float
+        self,
+        server: ComposedMcpServer,
+        principal: Principal,
+        call: Callable[[mcp.Client], Awaitable[_T]],
+        timeout_s: float,
     ) -> _T:
-        key = _session_key(server)
+        key = session_key(server, principal, stateless_first_party=self._stateless_first_party)
         session = await self._lease(key, server, timeout_s)
-        client = session.client
-        if client is None:
-            await self._evict(key, session)
-            raise session.translate(None)
         try:
-            async with asyncio.timeout(timeout_s):
-                result = await call(client)
-        except TimeoutError as err:
-            raise McpUnavailableError(f"MCP server {server.name} did not answer within the deadline") from err
-        except mcp.MCPError as err:
-            if session.last_status in (401, 403) or not session.alive:
-                await self._evict(key, session)
-                raise session.translate(err) from err
-            raise McpProtocolError(f"MCP server {server.name}: {err.message}") from err
-        except Exception as err:
-            await self._evict(key, session)
-            raise session.translate(err) from err
-        session.last_used = time.monotonic()
-        return result
+            return await self._run(key, session, server, call, timeout_s)
+        finally:
+            self._release(session)
+
+    async def _run(
+        self,
+        key: bytes,
+        session: PooledMcpSession,
+        server: ComposedMcpServer,
+        call: Callable[[mcp.Client], Awaitable[_T]],
+        timeout_s: float,
+    ) -> _T:
+        name, client = session.server.name, session.client
+        if client is None:
+            self._retire(key, session)
+            raise session.translate(None)
+        with mcp_call_scope(server.headers) as scope:
+            try:
+                async with asyncio.timeout(timeout_s):
+                    return await call(client)
+            except AgentError:
+                raise  # a bound of our own (pages, tools, listing time): the session is fine
+            except TimeoutError as err:
+                raise McpUnavailableError(f"MCP server {name} did not answer within the deadline") from err
+            except mcp.MCPError as err:
+                if scope.refusal is not None or scope.status in (401, 403) or not session.alive:
+                    self._retire(key, session)
+                    raise session.translate(err, scope) from err
+                raise McpProtocolError(f"MCP server {name}: {err.message}") from err
+            except Exception as err:
+                self._retire(key, session)
+                raise session.translate(err, scope) from err
 
     async def _lease(self, key: bytes, server: ComposedMcpServer, timeout_s: float) -> PooledMcpSession:
         self._start_reaper()
-        session = self._sessions.get(key)
-        if session is not None and session.alive and not _token_expired(server):
-            self._sessions.move_to_end(key)
-            session.last_used = time.monotonic()
-            return session
-        if session is not None:
-            await self._evict(key, session)
+        for _ in range(_LEASE_ATTEMPTS):
+            session = self._sessions.get(key)
+            if session is not None:
+                session.present(server)  # a refreshed token: the same session, newer credentials
+            if session is not None and not self._usable(session):
+                self._retire(key, session)
+                session = None
+            if session is None:
+                session = await self._opened(key, server, timeout_s)
+            # Another task may have retired it while this one waited for the handshake.
+            if self._sessions.get(key) is session and self._usable(session):
+                self._sessions.move_to_end(key)
+                session.leases += 1
+                session.last_used = time.monotonic()
+                return session
+        raise McpUnavailableError(f"MCP server {server.name}: the session pool is too busy, try again")
+
+    def _release(self, session: PooledMcpSession) -> None:
+        session.leases -= 1
+        session.last_used = time.monotonic()
+        if session.retired and session.leases == 0:
+            self._draining.discard(session)
+            self._close_later(session)
+
+    async def _opened(self, key: bytes, server: ComposedMcpServer, timeout_s: float) -> PooledMcpSession:
         opening = self._opening.get(key)
         if opening is None:
             opening = asyncio.get_running_loop().create_task(self._open(key, server, timeout_s))
@@ -219,18 +332,54 @@ class McpSessionPool:
         return await asyncio.shield(opening)
 
     async def _open(self, key: bytes, server: ComposedMcpServer, timeout_s: float) -> PooledMcpSession:
-        session = PooledMcpSession(server, request_timeout_s=self._request_timeout_s)
+        session = PooledMcpSession(
+            server,
+            request_timeout_s=self._request_timeout_s,
+            max_response_bytes=self._limits.max_response_bytes,
+            transport_factory=self._transport_factory,
+            shared_transport=self._shared_transport,
+        )
         await session.open(min(timeout_s, self._request_timeout_s))
         self._sessions[key] = session
-        while len(self._sessions) > self._max_entries:
-            _, oldest = self._sessions.popitem(last=False)
-            asyncio.get_running_loop().create_task(oldest.close())
+        self._evict_beyond_max(keep=key)
         return session
 
-    async def _evict(self, key: bytes, session: PooledMcpSession) -> None:
+    def _evict_beyond_max(self, *, keep: bytes | None = None) -> None:
+        """Retire the least recently used sessions no call holds until the pool fits its bound.
+
+        A session a call holds is never evicted, nor `keep` (just opened, about to be leased):
+        when every other session is held the pool stays over its bound until calls end (the
+        reaper trims it then).
+        """
+        excess = len(self._sessions) - max(self._max_entries, 1)
+        if excess <= 0:
+            return
+        idle = [
+            (key, session) for key, session in self._sessions.items() if session.leases == 0 and key != keep
+        ]
+        for key, session in idle[:excess]:
+            self._retire(key, session)
+
+    def _usable(self, session: PooledMcpSession) -> bool:
+        return session.alive and not session.retired and session.refusal is None
+
+    def _retire(self, key: bytes, session: PooledMcpSession) -> asyncio.Task[None] | None:
+        """Take the session out of the pool; close it now, or when its last call ends."""
         if self._sessions.get(key) is session:
             del self._sessions[key]
-        await session.close()
+        if session.retired:
+            return None
+        session.retired = True
+        if session.leases > 0:
+            self._draining.add(session)
+            return None
+        return self._close_later(session)
+
+    def _close_later(self, session: PooledMcpSession) -> asyncio.Task[None]:
+        task = asyncio.get_running_loop().create_task(session.close())
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+        return task
 
     def _start_reaper(self) -> None:
         if self._reaper is None or self._reaper.done():
@@ -240,26 +389,14 @@ class McpSessionPool:
         while True:
             await asyncio.sleep(_REAP_INTERVAL_S)
             await self.reap()
-
-    async def reap(self) -> int:
-        """Close sessions that are idle, dead, or carry an expired token; return how many."""
-        now = time.monotonic()
-        stale = [
-            (key, session)
-            for key, session in self._sessions.items()
-            if not session.alive or now - session.last_used > self._idle_s or _token_expired(session.server)
-        ]
-        for key, session in stale:
-            await self._evict(key, session)
-        return len(stale)
+            self._evict_beyond_max()
 
 
-def _token_expired(server: ComposedMcpServer) -> bool:
-    return server.token_expires_at is not None and time.time() >= server.token_expires_at
+def _expired(expires_at: float | None) -> bool:
+    return expires_at is not None and time.time() >= expires_at
 
 
-def _session_key(server: ComposedMcpServer) -> bytes:
-    digest = hashlib.sha256(server.url.encode())
-    for name, value in sorted(server.headers.items()):
-        digest.update(b"\0" + name.lower().encode() + b"\0" + value.encode())
-    return digest.digest()
+def _refuse_expired(server: ComposedMcpServer) -> None:
+    """An expired forwarded token is never sent: the caller signs in again."""
+    if server.forwards_user_token and _expired(server.token_expires_at):
+        raise McpUnauthenticatedError(f"the caller's token for MCP server {server.name} has expired")

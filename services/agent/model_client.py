@@ -108,12 +108,16 @@ async def _parse_stream(response: httpx.Response) -> AsyncIterator[TurnText | Tu
         choice = _first_choice(data)
         if choice is None:
             continue
-        delta = choice.get("delta") or {}
+        delta = choice.get("delta")
+        if not isinstance(delta, dict):
+            delta = {}
         if isinstance(delta.get("content"), str) and delta["content"]:
             yield TurnText(delta["content"])
-        for fragment in delta.get("tool_calls") or []:
+        fragments = delta.get("tool_calls")
+        for fragment in fragments if isinstance(fragments, list) else []:
             _merge_call_fragment(calls, fragment)
-        finish_reason = choice.get("finish_reason") or finish_reason
+        reason = choice.get("finish_reason")
+        finish_reason = reason if isinstance(reason, str) and reason else finish_reason
     tool_calls = tuple(
         ModelToolCall(
             call_id=c.call_id or f"call_{i}", name=c.name, arguments_json="".join(c.arguments) or "{}"
@@ -137,11 +141,26 @@ def _first_choice(data: str) -> dict[str, Any] | None:
 
 
 def _merge_call_fragment(calls: dict[int, _PartialCall], fragment: Any) -> None:
+    """Add one streamed piece of a tool call.
+
+    Raises:
+        ModelUnavailableError: the piece is malformed (an index that is not an integer, a
+            function, id or name of the wrong type): a clear refusal, never an internal error.
+    """
     if not isinstance(fragment, dict):
         return
-    partial = calls.setdefault(int(fragment.get("index", 0)), _PartialCall())
-    partial.call_id = fragment.get("id") or partial.call_id
-    function = fragment.get("function") or {}
-    partial.name = function.get("name") or partial.name
+    index, function = fragment.get("index", 0), fragment.get("function") or {}
+    call_id, name = fragment.get("id") or "", function.get("name") if isinstance(function, dict) else None
+    if (
+        not isinstance(index, int)
+        or isinstance(index, bool)
+        or not isinstance(function, dict)
+        or not isinstance(call_id, str)
+        or not isinstance(name or "", str)
+    ):
+        raise ModelUnavailableError("the model endpoint sent a malformed tool call")
+    partial = calls.setdefault(index, _PartialCall())
+    partial.call_id = call_id or partial.call_id
+    partial.name = name or partial.name
     if isinstance(function.get("arguments"), str):
         partial.arguments.append(function["arguments"])

@@ -11,6 +11,7 @@ from services.agent.errors import InvalidRequestError
 from services.agent.first_party_mcps import FirstPartyMcp
 from services.agent.mcp_composition import ComposedMcpServer
 from services.agent.mcp_registry import AuthType, RegisteredMcpServer, ServerScope
+from services.agent.url_redaction import redacted_url
 
 MAX_ARGUMENT_BYTES = 64 * 1024
 
@@ -30,7 +31,7 @@ def config_to_proto(server: ComposedMcpServer) -> agent_pb2.McpServerConfig:
     """A composed server as a caller may see it: secrets redacted."""
     return agent_pb2.McpServerConfig(
         name=server.name,
-        url=server.url,
+        url=server.shown_url(),
         transport=agent_pb2.MCP_TRANSPORT_STREAMABLE_HTTP,
         headers=server.redacted_headers(),
         forwards_user_token=server.forwards_user_token,
@@ -52,12 +53,12 @@ def system_server_to_proto(entry: FirstPartyMcp, *, first_party: bool) -> agent_
     )
 
 
-def registered_server_to_proto(server: RegisteredMcpServer) -> agent_pb2.McpServer:
-    """A stored registration, without its credential."""
+def registered_server_to_proto(server: RegisteredMcpServer, *, full_url: bool) -> agent_pb2.McpServer:
+    """A stored registration, without its credential; its URL redacted unless `full_url`."""
     message = agent_pb2.McpServer(
         id=server.id,
         name=server.name,
-        url=server.url,
+        url=server.url if full_url else redacted_url(server.url),
         transport=agent_pb2.MCP_TRANSPORT_STREAMABLE_HTTP,
         auth_type=_AUTH_TO_PROTO[server.auth_type],
         scope=_SCOPE_TO_PROTO[server.scope],

@@ -14,7 +14,7 @@ from services.atoms_grpc.principal import Principal
 MAX_URL_BYTES = 2048
 MAX_BEARER_TOKEN_BYTES = 4096
 ORG_MANAGER_PERMISSION = "mcp_servers:manage"
-_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")  # fullmatch: `$` would let "name\n" through
 _SCOPES = {
     agent_pb2.MCP_SERVER_SCOPE_ORGANIZATION: ServerScope.ORGANIZATION,
     agent_pb2.MCP_SERVER_SCOPE_USER: ServerScope.USER,
@@ -81,7 +81,7 @@ def _scope(request: agent_pb2.RegisterMcpServerRequest, principal: Principal) ->
 
 
 def _check_name(name: str, system_names: frozenset[str]) -> None:
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise InvalidRequestError(
             "name", "must be 1 to 64 characters of a-z, 0-9, _ and -, starting alphanumeric"
         )
@@ -92,11 +92,18 @@ def _check_name(name: str, system_names: frozenset[str]) -> None:
 def _check_url(url: str, *, allow_loopback_http: bool) -> None:
     if not url or len(url.encode()) > MAX_URL_BYTES:
         raise InvalidRequestError("url", f"must be 1 to {MAX_URL_BYTES} bytes")
+    if any(char.isspace() or not char.isprintable() for char in url):
+        # urlsplit drops tabs and newlines silently: what is checked must be what is stored.
+        raise InvalidRequestError("url", "must not contain spaces or control characters")
     parts = urlsplit(url)
-    if parts.username or parts.password:
+    if parts.username or parts.password or "@" in parts.netloc:
         raise InvalidRequestError("url", "must not carry credentials; use auth_type BEARER")
     if parts.fragment or not parts.hostname:
         raise InvalidRequestError("url", "must be an absolute URL with a host and no fragment")
+    try:
+        parts.port  # noqa: B018 - urlsplit checks the port only when asked
+    except ValueError as err:
+        raise InvalidRequestError("url", "has a port that is not a number from 0 to 65535") from err
     if parts.scheme == "https":
         return
     if parts.scheme == "http" and allow_loopback_http and is_loopback_host(parts.hostname):

@@ -16,7 +16,11 @@ from starlette.applications import Starlette
 
 from atoms.agent.v1 import agent_pb2, agent_pb2_grpc
 from services.agent.chat_session import ChatSession
+from services.agent.egress_guard import EgressGuard, HostResolver, resolve_with_system
+from services.agent.egress_policy import EgressPolicy
+from services.agent.guarded_transport import RegisteredServerTransports
 from services.agent.http_api import build_http_app
+from services.agent.mcp_client_limits import McpClientLimits
 from services.agent.mcp_composition import McpComposer
 from services.agent.mcp_registry import McpRegistry
 from services.agent.mcp_session_pool import McpSessionPool
@@ -43,13 +47,19 @@ AGENT_SERVICE_NAME = AGENT_SERVICE.full_name
 class AgentServer(GrpcService):
     """One running agent: gRPC on `port`, HTTP on `http_port`."""
 
-    def __init__(self, settings: AgentSettings) -> None:
+    def __init__(self, settings: AgentSettings, *, resolver: HostResolver = resolve_with_system) -> None:
+        """Args:
+        settings: the validated settings.
+        resolver: name resolution for registered MCP servers (tests inject their own answers).
+        """
         super().__init__(
             GrpcServiceConfig(
                 name="agent",
+                audience=settings.audience,
                 host=settings.host,
                 port=settings.port,
                 auth_address=settings.auth_address,
+                auth_health=settings.auth_health,
                 metrics_host=settings.host,
                 metrics_port=settings.metrics_port,
                 shutdown_grace_s=settings.shutdown_grace_s,
@@ -58,6 +68,7 @@ class AgentServer(GrpcService):
             )
         )
         self.settings = settings
+        self._resolver = resolver
         self.http_port: int | None = None
         self._http_app: Starlette | None = None
 
@@ -68,10 +79,29 @@ class AgentServer(GrpcService):
         settings = self.settings
         registry = await McpRegistry.open(settings.database_url)
         resources.push_async_callback(registry.close)
+        egress = EgressGuard(
+            policy=EgressPolicy(
+                allowed_networks=settings.mcp_egress_allowed_networks,
+                allowed_hosts=settings.mcp_egress_allowed_hosts,
+                allow_loopback=settings.allow_loopback_mcp,
+            ),
+            resolver=self._resolver,
+            resolve_timeout_s=settings.mcp_resolve_timeout_s,
+        )
         pool = McpSessionPool(
             idle_s=settings.mcp_session_idle_s,
             max_entries=settings.mcp_session_max_entries,
             request_timeout_s=settings.mcp_call_timeout_s,
+            limits=McpClientLimits(
+                max_response_bytes=settings.mcp_max_response_bytes,
+                max_tool_pages=settings.mcp_max_tool_pages,
+                max_tools_per_server=settings.mcp_max_tools_per_server,
+                list_timeout_s=settings.mcp_list_timeout_s,
+            ),
+            stateless_first_party=frozenset(
+                entry.key for entry in settings.first_party_mcps if entry.stateless
+            ),
+            http_transport_factory=RegisteredServerTransports(egress),
         )
         resources.push_async_callback(pool.close)
         composer = McpComposer(
@@ -84,13 +114,26 @@ class AgentServer(GrpcService):
             ),
         )
         gateway = ToolGateway(composer=composer, pool=pool)
-        chat = ChatSession(gateway=gateway, model_client=self._model_client(resources))
+        chat = ChatSession(
+            gateway=gateway,
+            model_client=self._model_client(resources),
+            max_tool_calls_per_turn=settings.chat_max_tool_calls_per_turn,
+        )
         if settings.http_port is not None:
             self._http_app = build_http_app(
-                auth_client=auth_client, chat=chat, timeout_s=settings.mcp_call_timeout_s
+                auth_client=auth_client,
+                audience=settings.audience,
+                readiness=self.readiness,
+                chat=chat,
+                timeout_s=settings.mcp_call_timeout_s,
             )
         servicer = AgentServicer(
-            settings=settings, registry=registry, composer=composer, gateway=gateway, chat=chat
+            settings=settings,
+            registry=registry,
+            composer=composer,
+            gateway=gateway,
+            chat=chat,
+            egress=egress,
         )
         return [ServicerBinding(AGENT_SERVICE, agent_pb2_grpc.add_AgentServiceServicer_to_server, servicer)]
 

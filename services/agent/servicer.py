@@ -13,12 +13,14 @@ import grpc
 from atoms.agent.v1 import agent_pb2, agent_pb2_grpc
 from services.agent import proto_mapping
 from services.agent.chat_session import ChatSession, chat_messages_from_proto
-from services.agent.errors import McpServerLimitError, McpServerNameTakenError, McpServerNotFoundError
+from services.agent.egress_guard import EgressGuard
+from services.agent.errors import McpServerNotFoundError
 from services.agent.mcp_composition import McpComposer
 from services.agent.mcp_registry import McpRegistry, ServerScope
 from services.agent.registration_policy import may_manage_org_servers, validate_registration
 from services.agent.settings import AgentSettings
 from services.agent.tool_gateway import ToolGateway
+from services.agent.url_redaction import may_see_full_url
 from services.atoms_grpc.request_context import current_bearer_token, current_principal
 
 
@@ -33,9 +35,11 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
         composer: McpComposer,
         gateway: ToolGateway,
         chat: ChatSession,
+        egress: EgressGuard,
     ) -> None:
         self._settings = settings
         self._registry = registry
+        self._egress = egress
         self._composer = composer
         self._gateway = gateway
         self._chat = chat
@@ -66,15 +70,17 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
             proto_mapping.system_server_to_proto(entry, first_party=composed[entry.key].first_party)
             for entry in self._settings.first_party_mcps
         ]
-        registered = await self._registry.list_visible(current_principal())
-        return agent_pb2.ListMcpServersResponse(
-            servers=system + [proto_mapping.registered_server_to_proto(server) for server in registered]
-        )
+        principal = current_principal()
+        registered = [
+            proto_mapping.registered_server_to_proto(server, full_url=may_see_full_url(principal, server))
+            for server in await self._registry.list_visible(principal)
+        ]
+        return agent_pb2.ListMcpServersResponse(servers=system + registered)
 
     async def RegisterMcpServer(
         self, request: agent_pb2.RegisterMcpServerRequest, context: grpc.aio.ServicerContext
     ) -> agent_pb2.RegisterMcpServerResponse:
-        """Validate, check the limits, store."""
+        """Validate, check where the URL leads, then check the limit and the name and store, atomically."""
         principal = current_principal()
         new_server = validate_registration(
             request,
@@ -82,19 +88,16 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
             system_names=self._composer.system_names,
             allow_loopback_http=self._settings.allow_loopback_mcp,
         )
+        await self._egress.check_registration(new_server.url)
         limit = (
             self._settings.max_servers_per_user
             if new_server.scope is ServerScope.USER
             else self._settings.max_servers_per_org
         )
-        if await self._registry.count_owned(principal, new_server.scope) >= limit:
-            raise McpServerLimitError(f"at most {limit} {new_server.scope.value} servers may be registered")
-        stored = await self._registry.register(principal, new_server)
-        if stored is None:
-            raise McpServerNameTakenError(
-                f"an MCP server named {new_server.name!r} already exists in that scope"
-            )
-        return agent_pb2.RegisterMcpServerResponse(server=proto_mapping.registered_server_to_proto(stored))
+        stored = await self._registry.register(principal, new_server, limit=limit)
+        return agent_pb2.RegisterMcpServerResponse(
+            server=proto_mapping.registered_server_to_proto(stored, full_url=True)
+        )
 
     async def DeleteMcpServer(
         self, request: agent_pb2.DeleteMcpServerRequest, context: grpc.aio.ServicerContext

@@ -12,17 +12,25 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from services.agent.egress_policy import IpNetwork, parse_allow_list
 from services.agent.first_party_mcps import FirstPartyListError, FirstPartyMcp, load_first_party_mcps
 from services.agent.url_origin import origin_of
+from services.atoms_grpc.auth_service_monitor import AuthHealthPolicy
+from services.atoms_grpc.grpc_service import check_audience
+from services.atoms_grpc.loopback import is_loopback_host
 from services.atoms_grpc.tls_config import TlsConfig, TlsConfigError
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/agent/registry.db"
+# The audience the agent accepts (ATOMS_AGENT_AUDIENCE): a token whose `aud` names another
+# resource or OAuth client is refused; AuthKit session tokens (no `aud`) and internal tokens pass.
+DEFAULT_AGENT_AUDIENCE = "urn:atoms:agent"
 _DRIVERS = {
     "postgres": "postgresql+asyncpg",
     "postgresql": "postgresql+asyncpg",
@@ -56,16 +64,30 @@ class AgentSettings:
     http_port: int | None = 3284
     metrics_port: int | None = None
     auth_address: str = "127.0.0.1:50051"
+    audience: str = DEFAULT_AGENT_AUDIENCE
+    auth_health: AuthHealthPolicy = dataclasses.field(default_factory=AuthHealthPolicy)
     database_url: str = DEFAULT_DATABASE_URL
     first_party_mcps: tuple[FirstPartyMcp, ...] = ()
     first_party_origins: frozenset[str] = frozenset()
     allow_loopback_mcp: bool = False
+    # Where registered MCP servers may be (services/agent/egress_policy.py): public addresses,
+    # plus these operator exceptions. First-party servers are not subject to it.
+    mcp_egress_allowed_networks: tuple[IpNetwork, ...] = ()
+    mcp_egress_allowed_hosts: frozenset[str] = frozenset()
+    mcp_resolve_timeout_s: float = 2.0
+    allow_plaintext_first_party_mcp: bool = False
     model: ModelEndpoint | None = None
     max_servers_per_user: int = 20
     max_servers_per_org: int = 50
     mcp_call_timeout_s: float = 30.0
     mcp_session_idle_s: float = 300.0
     mcp_session_max_entries: int = 1000
+    # What one MCP server may send back (services/agent/mcp_client_limits.py says why each).
+    mcp_max_response_bytes: int = 4 * 1024 * 1024
+    mcp_max_tool_pages: int = 20
+    mcp_max_tools_per_server: int = 200
+    mcp_list_timeout_s: float = 10.0
+    chat_max_tool_calls_per_turn: int = 16
     registry_cache_ttl_s: float = 5.0
     registry_cache_max_entries: int = 10_000
     shutdown_grace_s: float = 10.0
@@ -80,11 +102,16 @@ class AgentEnvironment(BaseSettings):
     model_config = SettingsConfigDict(frozen=True, extra="ignore", case_sensitive=True)
 
     auth_address: str | None = Field(default=None, validation_alias="ATOMS_AUTH_ADDR")
+    audience: str | None = Field(default=None, validation_alias="ATOMS_AGENT_AUDIENCE")
     database_url: str | None = Field(default=None, validation_alias="ATOMS_AGENT_DATABASE_URL")
     first_party_mcps_file: Path | None = Field(default=None, validation_alias="ATOMS_FIRST_PARTY_MCPS_FILE")
     atoms_mcp_url: str | None = Field(default=None, validation_alias="ATOMS_MCP_URL")
     first_party_origins: str | None = Field(default=None, validation_alias="ATOMS_FIRST_PARTY_MCP_ORIGINS")
     allow_loopback_mcp: bool = Field(default=False, validation_alias="ATOMS_AGENT_ALLOW_LOOPBACK_MCP")
+    mcp_egress_allow: str | None = Field(default=None, validation_alias="ATOMS_AGENT_MCP_EGRESS_ALLOW")
+    allow_plaintext_first_party_mcp: bool = Field(
+        default=False, validation_alias="ATOMS_AGENT_ALLOW_PLAINTEXT_FIRST_PARTY_MCP"
+    )
     llm_base_url: str | None = Field(default=None, validation_alias="ATOMS_LLM_BASE_URL")
     llm_api_key: SecretStr | None = Field(default=None, validation_alias="ATOMS_LLM_API_KEY")
     llm_model: str | None = Field(default=None, validation_alias="ATOMS_LLM_MODEL")
@@ -104,18 +131,34 @@ def load_agent_settings(
     defaults = AgentSettings()
     settings = AgentSettings(
         auth_address=env.auth_address or defaults.auth_address,
+        audience=_audience(env.audience),
         database_url=_database_url(env.database_url or DEFAULT_DATABASE_URL),
         first_party_mcps=_first_party_list(env),
         allow_loopback_mcp=env.allow_loopback_mcp,
+        allow_plaintext_first_party_mcp=env.allow_plaintext_first_party_mcp,
         model=_model_endpoint(env),
         log_level=env.log_level or defaults.log_level,
         tls=_tls_from(os.environ if environ is None else environ),
         auth_caller_token=env.auth_caller_token,
     )
+    networks, hosts = _egress_allow_list(env.mcp_egress_allow)
     settings = dataclasses.replace(
-        settings, first_party_origins=_origins(env.first_party_origins, settings.first_party_mcps)
+        settings,
+        first_party_origins=_origins(env.first_party_origins, settings.first_party_mcps),
+        mcp_egress_allowed_networks=networks,
+        mcp_egress_allowed_hosts=hosts,
     )
     return dataclasses.replace(settings, **{k: v for k, v in (overrides or {}).items() if v is not None})
+
+
+def _audience(configured: str | None) -> str:
+    if configured is None:
+        return DEFAULT_AGENT_AUDIENCE
+    try:
+        check_audience(configured)
+    except ValueError as err:
+        raise AgentSettingsError("ATOMS_AGENT_AUDIENCE", str(err)) from err
+    return configured
 
 
 def _tls_from(environ: Mapping[str, str]) -> TlsConfig | None:
@@ -158,7 +201,33 @@ def _first_party_list(env: AgentEnvironment) -> tuple[FirstPartyMcp, ...]:
             dataclasses.replace(entry, url=env.atoms_mcp_url) if entry.key == "atoms" else entry
             for entry in entries
         )
+    _refuse_plaintext_off_loopback(env, entries)
     return entries
+
+
+def _egress_allow_list(configured: str | None) -> tuple[tuple[IpNetwork, ...], frozenset[str]]:
+    try:
+        return parse_allow_list((configured or "").split(","))
+    except ValueError as err:
+        raise AgentSettingsError("ATOMS_AGENT_MCP_EGRESS_ALLOW", str(err)) from err
+
+
+def _refuse_plaintext_off_loopback(env: AgentEnvironment, entries: tuple[FirstPartyMcp, ...]) -> None:
+    # The agent forwards the user's token to first-party servers: over plain http off this
+    # machine anyone on the path reads it, unless a mesh (Istio mTLS) encrypts the hop.
+    if env.allow_plaintext_first_party_mcp:
+        return
+    for entry in entries:
+        parts = urlsplit(entry.url)
+        if parts.scheme == "http" and not is_loopback_host(parts.hostname or ""):
+            from_url = bool(env.atoms_mcp_url) and entry.key == "atoms"
+            setting = "ATOMS_MCP_URL" if from_url else "ATOMS_FIRST_PARTY_MCPS_FILE"
+            raise AgentSettingsError(
+                setting,
+                f"first-party MCP {entry.key!r} is plain http off loopback ({origin_of(entry.url)}): the "
+                "user's token would cross the network in clear text; use https, or set "
+                "ATOMS_AGENT_ALLOW_PLAINTEXT_FIRST_PARTY_MCP=true only where a mesh encrypts the hop",
+            )
 
 
 def _origins(configured: str | None, entries: tuple[FirstPartyMcp, ...]) -> frozenset[str]:

@@ -21,11 +21,12 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class ServerTools:
-    """The tools of one server, or why they could not be listed."""
+    """The tools of one server, or why they could not be listed (`failure_reason`: an ErrorReason)."""
 
     server: ComposedMcpServer
     tools: tuple[Any, ...] = ()
     failure: str = ""
+    failure_reason: str = ""
 
 
 class ToolGateway:
@@ -51,9 +52,11 @@ class ToolGateway:
         servers = await self.compose(principal, token)
         if server_name:
             server = _find(servers, server_name)
-            tools = await self._pool.list_tools(server, timeout_s=timeout_s)
+            tools = await self._pool.list_tools(server, principal=principal, timeout_s=timeout_s)
             return [ServerTools(server, tuple(tools))]
-        return list(await asyncio.gather(*(self._tools_of(server, timeout_s) for server in servers)))
+        return list(
+            await asyncio.gather(*(self._tools_of(server, principal, timeout_s) for server in servers))
+        )
 
     async def call_tool(
         self,
@@ -75,20 +78,25 @@ class ToolGateway:
         server = await self._composer.find(principal, token, server_name)
         if server is None:
             raise McpServerNotFoundError(f"no MCP server named {server_name!r} for this caller")
-        result = await self._pool.call_tool(server, tool_name, arguments, timeout_s=timeout_s)
+        result = await self._pool.call_tool(
+            server, tool_name, arguments, principal=principal, timeout_s=timeout_s
+        )
         if result.is_error:
             # Servers report an unknown tool as a tool error; only then is the listing worth fetching.
-            tools = await self._pool.list_tools(server, timeout_s=timeout_s)
+            tools = await self._pool.list_tools(server, principal=principal, timeout_s=timeout_s)
             if all(tool.name != tool_name for tool in tools):
                 raise ToolNotFoundError(f"MCP server {server_name!r} has no tool named {tool_name!r}")
         return result
 
-    async def _tools_of(self, server: ComposedMcpServer, timeout_s: float) -> ServerTools:
+    async def _tools_of(
+        self, server: ComposedMcpServer, principal: Principal, timeout_s: float
+    ) -> ServerTools:
         try:
-            return ServerTools(server, tuple(await self._pool.list_tools(server, timeout_s=timeout_s)))
+            tools = await self._pool.list_tools(server, principal=principal, timeout_s=timeout_s)
         except AgentError as err:
             logger.info("listing tools of %s failed: %s", server.name, err.reason)
-            return ServerTools(server, failure=err.message)
+            return ServerTools(server, failure=err.message, failure_reason=err.reason)
+        return ServerTools(server, tuple(tools))
 
 
 def _find(servers: list[ComposedMcpServer], name: str) -> ComposedMcpServer:

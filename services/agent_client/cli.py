@@ -1,8 +1,9 @@
 """`atoms chat` and `atoms call-tool`: talk to the agent as the signed-in user from a shell.
 
 The token comes from `--token` or, better, `ATOMS_TOKEN` (it then stays out of shell history
-and `ps`). Exit codes: 0 done, 1 the agent refused or failed (or the tool reported an error),
-2 usage or configuration error.
+and `ps`); a pasted `Bearer ` prefix is dropped. Exit codes: 0 done, 1 the agent refused or
+failed (or the tool reported an error), 2 usage or configuration error (the address answers
+but is not the agent, say).
 """
 
 from __future__ import annotations
@@ -12,22 +13,44 @@ import asyncio
 import json
 import sys
 from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-from services.agent_client.agent_grpc_client import AgentGrpcClient
-from services.agent_client.agent_http_client import AgentHttpClient
+from services.agent_client.agent_grpc_client import DEFAULT_AGENT_ADDR, AgentGrpcClient
+from services.agent_client.agent_http_client import DEFAULT_AGENT_HTTP_URL, AgentHttpClient
 from services.agent_client.chat_types import ChatMessage, ToolResult
-from services.agent_client.errors import AgentError
+from services.agent_client.errors import AGENT_UNREACHABLE, AgentError, NotTheAgentError
 from services.agent_client.mcp_auth_headers import InvalidAccessTokenError, static_session
 from services.agent_client.settings import AgentClientSettings, ClientSettingsError, load_client_settings
+from services.atoms_grpc.token_fingerprint import strip_bearer
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
 
 
 class UsageError(ValueError):
     """The command line or the environment cannot work; the message says how to fix it."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Endpoint:
+    """Where a command reaches the agent, and what a user changes to point it elsewhere."""
+
+    address: str
+    face: str
+    setting: str
+    default: str
+
+    @classmethod
+    def grpc(cls, options: argparse.Namespace, settings: AgentClientSettings) -> _Endpoint:
+        address = options.agent or settings.agent_address
+        return cls(address, "gRPC", "ATOMS_AGENT_ADDR or --agent", DEFAULT_AGENT_ADDR)
+
+    @classmethod
+    def http(cls, options: argparse.Namespace, settings: AgentClientSettings) -> _Endpoint:
+        address = options.http_url or settings.agent_http_url
+        return cls(address, "HTTP", "ATOMS_AGENT_HTTP_URL or --http-url", DEFAULT_AGENT_HTTP_URL)
 
 
 def register(commands: Any) -> None:
@@ -83,7 +106,7 @@ def run_chat(options: argparse.Namespace) -> int:
             return _chat_over_http(settings, options, token, message)
         return _chat_over_grpc(settings, options, token, message)
 
-    return _run("atoms chat", options, work)
+    return _run("atoms chat", options, work, _Endpoint.http if use_http else _Endpoint.grpc)
 
 
 def run_call_tool(options: argparse.Namespace) -> int:
@@ -103,7 +126,7 @@ def run_call_tool(options: argparse.Namespace) -> int:
             return EXIT_REFUSED
         return EXIT_OK
 
-    return _run("atoms call-tool", options, call)
+    return _run("atoms call-tool", options, call, _Endpoint.grpc)
 
 
 def parse_tool_arguments(items: Sequence[str]) -> dict[str, Any]:
@@ -139,6 +162,7 @@ def _run(
     program: str,
     options: argparse.Namespace,
     work: Callable[[AgentClientSettings, str], Coroutine[Any, Any, int]],
+    endpoint: Callable[[argparse.Namespace, AgentClientSettings], _Endpoint],
 ) -> int:
     try:
         settings = load_client_settings()
@@ -146,23 +170,42 @@ def _run(
     except (ClientSettingsError, UsageError) as err:
         print(f"{program}: {err}", file=sys.stderr)
         return EXIT_USAGE
+    where = endpoint(options, settings)
     try:
         return asyncio.run(work(settings, token))
     except InvalidAccessTokenError as err:
         print(f"{program}: {err}", file=sys.stderr)
         return EXIT_USAGE
+    except NotTheAgentError as err:
+        print(
+            f"{program}: {where.address} answered {_answer_of(err)}, so it is not the agent; point "
+            f"{where.setting} at the agent's {where.face} address (default {where.default})",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     except AgentError as err:
-        print(f"\n{program}: refused: {err}", file=sys.stderr)
+        hint = (
+            f"; is the agent running at {where.address}? ({where.setting})"
+            if err.reason == AGENT_UNREACHABLE
+            else ""
+        )
+        print(f"\n{program}: refused: {err}{hint}", file=sys.stderr)
         return EXIT_REFUSED
     except KeyboardInterrupt:
         return 130
 
 
+def _answer_of(err: AgentError) -> str:
+    return f"HTTP {err.http_status}" if err.http_status is not None else err.status_code.name
+
+
 def _token(options: argparse.Namespace, settings: AgentClientSettings) -> str:
     token = options.token or (settings.token.get_secret_value() if settings.token else "")
-    if not token.strip():
+    # People paste the whole header value; the scheme is not part of the token.
+    token = strip_bearer(token)
+    if not token:
         raise UsageError("no token: set ATOMS_TOKEN (or pass --token); `atoms dev token …` mints one locally")
-    return token.strip()
+    return token
 
 
 def _grpc_client(settings: AgentClientSettings, options: argparse.Namespace, token: str) -> AgentGrpcClient:

@@ -6,6 +6,7 @@ Tree:
             +-- AgentUnauthenticatedError UNAUTHENTICATED / 401 (MISSING_TOKEN, INVALID_SIGNATURE, ...)
             +-- AgentPermissionDeniedError PERMISSION_DENIED / 403
             +-- AgentUnavailableError     UNAVAILABLE, DEADLINE_EXCEEDED / 503, 504, or no answer at all
+            +-- NotTheAgentError          something answered, but not the agent (UNIMPLEMENTED, a bare 404)
 
 Being `RemoteServiceError`s, they pass through a kit service's StatusMappingInterceptor with
 the agent's own code and reason. Messages are the agent's and never contain the token.
@@ -22,6 +23,7 @@ from services.atoms_grpc.service_error import RemoteServiceError
 
 AGENT_UNREACHABLE = "AGENT_UNREACHABLE"
 AGENT_PROTOCOL_ERROR = "AGENT_PROTOCOL_ERROR"
+NOT_THE_AGENT = "NOT_THE_AGENT"
 
 # The agent's HTTP face answers with these statuses (services/agent/http_api.py `_HTTP_STATUS`).
 _CODE_OF_HTTP_STATUS = {
@@ -81,6 +83,15 @@ class AgentUnavailableError(AgentError):
     """The agent (or something behind it) is unreachable, overloaded or out of time: retry later."""
 
 
+class NotTheAgentError(AgentError):
+    """The address answered, but not as the agent: another service, or not an Atoms service at all.
+
+    gRPC: UNIMPLEMENTED without the agent's ErrorInfo (the agent implements every method of
+    its API). HTTP: 404 or 405 without the agent's error body. Usually the client was
+    pointed at the wrong port (the auth service's, the MCP service's).
+    """
+
+
 _CLASS_OF_CODE: dict[grpc.StatusCode, type[AgentError]] = {
     grpc.StatusCode.UNAUTHENTICATED: AgentUnauthenticatedError,
     grpc.StatusCode.PERMISSION_DENIED: AgentPermissionDeniedError,
@@ -120,6 +131,12 @@ def error_from_rpc_error(err: grpc.aio.AioRpcError) -> AgentError:
     remote = RemoteServiceError.from_rpc_error(
         err, default_reason=AGENT_UNREACHABLE if unreachable else err.code().name
     )
+    if err.code() is grpc.StatusCode.UNIMPLEMENTED and not remote.domain:
+        return NotTheAgentError(
+            f"the server does not implement the agent's API ({remote.message})",
+            status_code=remote.status_code,
+            reason=NOT_THE_AGENT,
+        )
     return agent_error(
         remote.message,
         status_code=remote.status_code,
@@ -144,6 +161,13 @@ def error_from_http_body(http_status: int | None, body: Any) -> AgentError:
         http_status = _HTTP_STATUS_OF_CODE.get(status_code, 500)
     message = fields.get("message")
     reason = fields.get("code")
+    if http_status in (404, 405) and not fields:
+        return NotTheAgentError(
+            f"HTTP {http_status} without the agent's error body: this is not the agent's HTTP face",
+            status_code=status_code,
+            reason=NOT_THE_AGENT,
+            http_status=http_status,
+        )
     return agent_error(
         message if isinstance(message, str) and message else f"HTTP {http_status}",
         status_code=status_code,

@@ -4,18 +4,21 @@ Typical service: a `GrpcService` subclass whose `build()` returns its servicers 
 `ServicerBinding`s; the kit adds the interceptor chain (`standard_interceptors()`:
 `RequestIdInterceptor -> AccessLogInterceptor -> StatusMappingInterceptor -> BearerAuthInterceptor`),
 health, reflection, metrics and graceful shutdown, and `run_grpc_service()` runs it as a
-program. Handlers read `current_principal()`, raise `ServiceError` subclasses, and call
+program. Its `GrpcServiceConfig` must state the audience the service accepts; an
+`AuthServiceMonitor` keeps its readiness NOT_SERVING while the auth service is unreachable.
+Handlers read `current_principal()`, raise `ServiceError` subclasses, and call
 other first-party services on the caller's behalf through `first_party_channel()`.
 """
 
 from services.atoms_grpc.access_log_interceptor import AccessLogInterceptor
-from services.atoms_grpc.auth_client import AuthClient, AuthClientPolicy
+from services.atoms_grpc.auth_client import AuthClient, AuthClientPolicy, AuthServiceHealth
 from services.atoms_grpc.auth_errors import (
     AuthServiceUnavailableError,
     MalformedCredentialsError,
     MissingCredentialsError,
 )
 from services.atoms_grpc.auth_interceptor import BearerAuthInterceptor, forwarded_metadata
+from services.atoms_grpc.auth_service_monitor import AuthHealthPolicy, AuthServiceMonitor
 from services.atoms_grpc.grpc_service import (
     GrpcService,
     GrpcServiceConfig,
@@ -26,8 +29,10 @@ from services.atoms_grpc.grpc_service import (
     standard_interceptors,
 )
 from services.atoms_grpc.grpc_service_host import GrpcServiceHost
+from services.atoms_grpc.listen_sockets import FACE_GRPC, FACE_HTTP, FACE_METRICS, ListenError
 from services.atoms_grpc.log_format import JsonLogFormatter, configure_logging
 from services.atoms_grpc.principal import Principal, PrincipalKind
+from services.atoms_grpc.readiness import Readiness
 from services.atoms_grpc.request_context import (
     NoPrincipalError,
     current_bearer_token,
@@ -47,9 +52,15 @@ from services.atoms_grpc.token_forwarding import (
 )
 
 __all__ = [
+    "FACE_GRPC",
+    "FACE_HTTP",
+    "FACE_METRICS",
     "AccessLogInterceptor",
     "AuthClient",
     "AuthClientPolicy",
+    "AuthHealthPolicy",
+    "AuthServiceHealth",
+    "AuthServiceMonitor",
     "AuthServiceUnavailableError",
     "BearerAuthInterceptor",
     "ForwardCallerTokenInterceptor",
@@ -57,12 +68,14 @@ __all__ = [
     "GrpcServiceConfig",
     "GrpcServiceHost",
     "JsonLogFormatter",
+    "ListenError",
     "MalformedCredentialsError",
     "MetricsEndpoint",
     "MissingCredentialsError",
     "NoPrincipalError",
     "Principal",
     "PrincipalKind",
+    "Readiness",
     "RemoteServiceError",
     "RequestIdInterceptor",
     "RunnableService",

@@ -34,8 +34,13 @@ class MalformedCredentialsError(CallerAuthError):
 
 
 class AuthServiceUnavailableError(ServiceError):
-    """The auth service could not be reached within the deadline: retry later, do not log the user out."""
+    """The auth service could not be reached in time: retry later, do not log the user out.
+
+    Carries a retry hint (`retry_delay_s`: RetryInfo on gRPC, Retry-After on HTTP); the
+    AuthClient sets it from its policy.
+    """
 
     status_code = grpc.StatusCode.UNAVAILABLE
     reason = "AUTH_SERVICE_UNAVAILABLE"
     domain = AUTH_ERROR_DOMAIN
+    retry_delay_s: float | None = 5.0

@@ -35,16 +35,22 @@ class BearerAuthInterceptor(AroundInterceptor):
         self,
         auth_client: AuthClient,
         *,
+        audience: str,
         required_scopes: Sequence[str] = (),
-        audience: str = "",
         exempt_prefixes: Sequence[str] = DEFAULT_EXEMPT_PREFIXES,
     ) -> None:
         """Args:
         auth_client: the client of the auth service.
+        audience: the audience this server accepts (its own resource identifier), passed to
+            the auth service with every token: a token issued for another resource is refused.
         required_scopes: scopes every RPC of this server requires.
-        audience: this server's own resource identifier, passed to the auth service.
         exempt_prefixes: method prefixes that need no token.
+
+        Raises:
+            ValueError: `audience` is empty: the server would accept tokens meant for anyone.
         """
+        if not audience.strip():
+            raise ValueError("audience is required: the identifier this server accepts tokens for")
         self._auth_client = auth_client
         self._required_scopes = tuple(required_scopes)
         self._audience = audience

@@ -16,6 +16,8 @@ from typing import Literal
 import uvicorn
 from starlette.types import ASGIApp
 
+from services.atoms_grpc.listen_sockets import FACE_HTTP, open_listeners
+
 LifespanMode = Literal["auto", "on", "off"]
 
 _STARTUP_TIMEOUT_S = 10.0
@@ -72,6 +74,7 @@ class EmbeddedHttpServer:
         )
         self._server = _QuietServer(config)
         self._sockets = list(sockets) if sockets is not None else None
+        self._owned_sockets: list[socket.socket] = []
         self._task: asyncio.Task[None] | None = None
         self.host = host
         self.port: int | None = None
@@ -85,10 +88,18 @@ class EmbeddedHttpServer:
         """Serve in the background and return the bound port.
 
         Raises:
-            RuntimeError: the server stopped during startup (the address could not be bound,
-                say) or did not start in time; nothing is left running then.
+            ListenError: the address could not be bound (the port is in use, say); the app's
+                startup has not run then.
+            RuntimeError: the server stopped during startup or did not start in time; nothing
+                is left running then.
         """
-        task = asyncio.get_running_loop().create_task(self._server.serve(sockets=self._sockets))
+        sockets = self._sockets
+        if sockets is None:
+            # Bound here, not by uvicorn: its bind failure logs and calls sys.exit() inside the
+            # task, after the app's startup has run; this way it is a ListenError, before it.
+            config = self._server.config
+            sockets = self._owned_sockets = open_listeners(config.host, config.port, face=FACE_HTTP)
+        task = asyncio.get_running_loop().create_task(self._server.serve(sockets=sockets))
         self._task = task
         try:
             await self._until_started(task)
@@ -97,6 +108,7 @@ class EmbeddedHttpServer:
             with contextlib.suppress(Exception):
                 await task
             self._task = None
+            self._close_owned_sockets()
             raise
         self.port = int(self._server.servers[0].sockets[0].getsockname()[1])
         return self.port
@@ -111,8 +123,16 @@ class EmbeddedHttpServer:
         if self._task is None:
             return
         self._server.should_exit = True
-        await self._task
-        self._task = None
+        try:
+            await self._task
+        finally:
+            self._task = None
+            self._close_owned_sockets()
+
+    def _close_owned_sockets(self) -> None:
+        for listener in self._owned_sockets:
+            listener.close()
+        self._owned_sockets = []
 
     async def _until_started(self, task: asyncio.Task[None]) -> None:
         where = f"{self.host}:{self._server.config.port}" if self._sockets is None else "the given sockets"

@@ -5,9 +5,15 @@ register how to close each thing on the exit stack it is given, and return the s
 bound to their generated `add_*Servicer_to_server` functions. The base class does the rest,
 the same way for every service:
 
-- an `AuthClient` for the auth service and the interceptor chain of `standard_interceptors()`;
+- an `AuthClient` for the auth service and the interceptor chain of `standard_interceptors()`,
+  which asks the auth service about every caller's token with the service's own `audience`
+  (required: a token issued for another resource or OAuth client is refused);
 - `grpc.health.v1` health (NOT_SERVING until started and again during shutdown) and server
-  reflection that resolves method symbols too, so grpcurl and stock ghz need no proto files;
+  reflection that resolves method symbols too, so grpcurl and stock ghz need no proto files.
+  Liveness is the overall name "": SERVING while the process runs. Readiness is each service's
+  own name (e.g. `notes.v1.NotesService`): NOT_SERVING too while an `AuthServiceMonitor`
+  finds the auth service unreachable, so a readiness probe takes the replica out of rotation
+  without a liveness probe restarting it. `readiness()` gives the same verdict to an HTTP face;
 - the Prometheus `/metrics` endpoint when a metrics port is configured;
 - on stop: NOT_SERVING, in-flight RPCs drain for the grace period, then everything `build()`
   opened closes in reverse order. A start that fails closes what was already built.
@@ -31,8 +37,16 @@ import uvloop
 from services.atoms_grpc.access_log_interceptor import AccessLogInterceptor
 from services.atoms_grpc.auth_client import AuthClient, AuthClientPolicy
 from services.atoms_grpc.auth_interceptor import BearerAuthInterceptor
+from services.atoms_grpc.auth_service_monitor import AuthHealthPolicy, AuthServiceMonitor
 from services.atoms_grpc.grpc_service_host import DEFAULT_MAX_MESSAGE_BYTES, GrpcServiceHost
 from services.atoms_grpc.log_format import configure_logging
+from services.atoms_grpc.readiness import (
+    AUTH_SERVICE_UNAVAILABLE,
+    READY,
+    SHUTTING_DOWN,
+    STARTING,
+    Readiness,
+)
 from services.atoms_grpc.request_id_interceptor import RequestIdInterceptor
 from services.atoms_grpc.service_metrics import MetricsEndpoint
 from services.atoms_grpc.service_runner import run_until_signalled
@@ -71,7 +85,7 @@ class ServicerBinding:
 
 
 def standard_interceptors(
-    auth_client: AuthClient | None, *, audience: str = "", required_scopes: Sequence[str] = ()
+    auth_client: AuthClient | None, *, audience: str, required_scopes: Sequence[str] = ()
 ) -> tuple[grpc.aio.ServerInterceptor, ...]:
     """Return the kit's server interceptor chain, outermost first.
 
@@ -80,6 +94,9 @@ def standard_interceptors(
             only for the auth service itself, which has no one to ask.
         audience: this service's own resource identifier, checked by the auth service.
         required_scopes: scopes every RPC of this service requires.
+
+    Raises:
+        ValueError: `audience` is empty although callers are authenticated.
     """
     chain: list[grpc.aio.ServerInterceptor] = [
         RequestIdInterceptor(),  # outermost: every later log line and error carries the id
@@ -96,12 +113,16 @@ def build_service_host(
     bindings: Sequence[ServicerBinding],
     *,
     auth_client: AuthClient,
-    audience: str = "",
+    audience: str,
     required_scopes: Sequence[str] = (),
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
     tls: TlsConfig | None = None,
 ) -> GrpcServiceHost:
-    """Return a not yet started host serving `bindings` behind the standard, authenticated chain."""
+    """Return a not yet started host serving `bindings` behind the standard, authenticated chain.
+
+    Raises:
+        ValueError: `audience` is empty.
+    """
     return GrpcServiceHost(
         service_names=[binding.service_name for binding in bindings],
         registrations=[binding.register for binding in bindings],
@@ -111,17 +132,21 @@ def build_service_host(
     )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class GrpcServiceConfig:
     """Where a service listens, whom it asks about tokens, and how long it drains on stop.
 
     Attributes:
         name: the service's short name, e.g. "notes"; labels log lines ("notes service started").
+        audience: the audience this service accepts (its resource identifier, e.g.
+            "urn:atoms:notes"), required. Every caller's token is validated with it: a token whose
+            `aud` names another resource or OAuth client is refused (INVALID_AUDIENCE); a
+            first-party session token without `aud` (AuthKit's) and internal tokens pass.
         host, port: where gRPC listens; port 0 picks a free one.
         auth_address: `host:port` of the auth service (ATOMS_AUTH_ADDR).
         auth_policy: timeouts, retries and cache bounds of the auth client.
+        auth_health: how often the auth service's health is checked for readiness.
         auth_caller_token: this service's internal token, for an auth service that restricts its callers.
-        audience: this service's resource identifier, checked by the auth service ("" for none).
         required_scopes: scopes every RPC requires.
         metrics_host, metrics_port: the Prometheus `/metrics` endpoint; None turns it off.
         shutdown_grace_s: how long in-flight RPCs may finish after SIGTERM.
@@ -133,12 +158,13 @@ class GrpcServiceConfig:
     """
 
     name: str
+    audience: str
     host: str = "127.0.0.1"
     port: int = 0
     auth_address: str = DEFAULT_AUTH_ADDRESS
     auth_policy: AuthClientPolicy = field(default_factory=AuthClientPolicy)
+    auth_health: AuthHealthPolicy = field(default_factory=AuthHealthPolicy)
     auth_caller_token: SecretStr | None = field(default=None, repr=False)
-    audience: str = ""
     required_scopes: tuple[str, ...] = ()
     metrics_host: str = "127.0.0.1"
     metrics_port: int | None = None
@@ -149,6 +175,7 @@ class GrpcServiceConfig:
     def __post_init__(self) -> None:
         if not self.name:
             raise ValueError("name the service: it labels every log line")
+        check_audience(self.audience)
         for label, port in (("port", self.port), ("metrics_port", self.metrics_port)):
             if port is not None and not 0 <= port <= 65535:
                 raise ValueError(f"{label} must be within 0..65535 (0 picks a free port), got {port}")
@@ -156,6 +183,19 @@ class GrpcServiceConfig:
             raise ValueError("auth_address is required: a GrpcService always authenticates its callers")
         if self.shutdown_grace_s < 0:
             raise ValueError("shutdown_grace_s must not be negative")
+
+
+def check_audience(audience: str) -> None:
+    """Refuse an audience that would let tokens for any resource in.
+
+    Raises:
+        ValueError: `audience` is empty, blank, or has surrounding or inner whitespace.
+    """
+    if not audience or audience != audience.strip() or any(c.isspace() for c in audience):
+        raise ValueError(
+            "audience is required: the identifier this service accepts tokens for, such as "
+            f"urn:atoms:notes or https://notes.example.com (no spaces), got {audience!r}"
+        )
 
 
 class _Lifecycle(enum.Enum):
@@ -183,9 +223,11 @@ class GrpcService(abc.ABC):
         self.host: GrpcServiceHost | None = None
         self.port: int | None = None
         self.metrics_port: int | None = None
+        self.auth_monitor: AuthServiceMonitor | None = None
         self._given_auth_client = auth_client
         self._resources = contextlib.AsyncExitStack()
         self._lifecycle = _Lifecycle.UNSTARTED
+        self._serving = False
 
     @abc.abstractmethod
     async def build(
@@ -214,11 +256,30 @@ class GrpcService(abc.ABC):
             extra={"grpc_port": self.port, "metrics_port": self.metrics_port},
         )
 
+    def readiness(self) -> Readiness:
+        """Whether the service should take new requests now (what its per-service health reports).
+
+        Not ready while starting, while stopping, and while the auth service is unreachable.
+        """
+        if self._lifecycle is _Lifecycle.STOPPED:
+            return Readiness.not_ready(SHUTTING_DOWN, f"the {self.config.name} service is stopping")
+        if not self._serving:
+            return Readiness.not_ready(STARTING, f"the {self.config.name} service is starting")
+        monitor = self.auth_monitor
+        if monitor is not None and not monitor.reachable:
+            return Readiness.not_ready(
+                AUTH_SERVICE_UNAVAILABLE,
+                f"the auth service at {monitor.target} is {monitor.last_health.value}; "
+                "no caller can be authenticated",
+            )
+        return READY
+
     async def start(self) -> int:
         """Build, listen, start metrics, report SERVING; return the gRPC port.
 
         Raises:
-            RuntimeError: the service was started before, or the port could not be bound.
+            RuntimeError: the service was started before.
+            ListenError: a port (gRPC, metrics, an HTTP face) could not be bound; `advice()` says what to do.
             Exception: whatever `build()` or `started()` raised; what was built is closed first.
         """
         if self._lifecycle is not _Lifecycle.UNSTARTED:
@@ -240,6 +301,7 @@ class GrpcService(abc.ABC):
         if self._lifecycle is _Lifecycle.STOPPED:
             return
         self._lifecycle = _Lifecycle.STOPPED
+        self._serving = False
         try:
             if self.host is not None:
                 await self.host.stop(self.config.shutdown_grace_s)
@@ -257,6 +319,10 @@ class GrpcService(abc.ABC):
                 caller_token=config.auth_caller_token,
             )
             resources.push_async_callback(auth_client.close)
+        monitor = self.auth_monitor = AuthServiceMonitor(
+            auth_client=auth_client, policy=config.auth_health, on_change=self._auth_reachability_changed
+        )
+        resources.push_async_callback(monitor.stop)
         bindings = await self.build(resources, auth_client)
         self.host = build_service_host(
             bindings,
@@ -272,8 +338,17 @@ class GrpcService(abc.ABC):
             self.metrics_port = metrics.start()
             resources.callback(metrics.stop)
         await self.started(resources)
-        await self.host.set_serving(True)
+        await monitor.start()
+        self._serving = True
+        await self._publish_health()
         return port
+
+    async def _auth_reachability_changed(self, reachable: bool) -> None:
+        await self._publish_health()
+
+    async def _publish_health(self) -> None:
+        if self.host is not None and self._lifecycle is _Lifecycle.STARTED:
+            await self.host.set_health(live=self._serving, ready=self.readiness().ready)
 
 
 async def serve_grpc_service(service: GrpcService) -> None:

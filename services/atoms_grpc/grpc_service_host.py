@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
+from services.atoms_grpc.listen_sockets import FACE_GRPC, ListenError, ensure_port_free, split_address
 from services.atoms_grpc.method_reflection import enable_reflection
 from services.atoms_grpc.tls_config import TlsConfig
 
@@ -67,6 +68,7 @@ class GrpcServiceHost:
         enable_reflection((*self.service_names, health.SERVICE_NAME), self.server)
         self.port: int | None = None
         self._tls = tls
+        self._reuse_port = reuse_port
 
     async def start(self, address: str) -> int:
         """Bind `host:port` (port 0 picks a free one), start serving RPCs and return the port.
@@ -74,17 +76,23 @@ class GrpcServiceHost:
         Health starts NOT_SERVING; call `set_serving(True)` once the service is ready.
 
         Raises:
-            RuntimeError: the address could not be bound.
+            ListenError: the address could not be bound (a RuntimeError; `in_use` says whether
+                another process holds the port).
         """
         await self.set_serving(False)
         credentials = self._tls.server_credentials() if self._tls is not None else None
+        host, port = split_address(address) or (address, 0)
+        if not self._reuse_port:
+            # grpc only says "Failed to bind" (and logs its reason from C): probe first, to say why.
+            ensure_port_free(host, port, face=FACE_GRPC)
         try:
             if credentials is None:
                 self.port = self.server.add_insecure_port(address)
             else:
                 self.port = self.server.add_secure_port(address, credentials)
         except RuntimeError as err:
-            raise RuntimeError(f"cannot listen on {address}: is the port in use?") from err
+            problem = "grpc could not bind it (GRPC_VERBOSITY=debug says why)"
+            raise ListenError(face=FACE_GRPC, host=host, port=port, problem=problem) from err
         await self.server.start()
         logger.info(
             "gRPC server listening on %s (port %d, %s)",
@@ -98,14 +106,25 @@ class GrpcServiceHost:
 
     async def set_serving(self, serving: bool) -> None:
         """Report SERVING or NOT_SERVING for the whole server and each service."""
-        status = (
-            health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
-        )
-        for name in (OVERALL_HEALTH, *self.service_names):
-            await self.health.set(name, status)
+        await self.set_health(live=serving, ready=serving)
+
+    async def set_health(self, *, live: bool, ready: bool) -> None:
+        """Report liveness on the overall name "" and readiness on each service's own name.
+
+        A service that is up but cannot serve (its auth service unreachable, say) reports
+        `live=True, ready=False`: a liveness probe on "" does not restart it, while a readiness
+        probe on its service name takes it out of rotation.
+        """
+        for name in self.service_names:
+            await self.health.set(name, _status(live and ready))
+        await self.health.set(OVERALL_HEALTH, _status(live))
 
     async def stop(self, grace_s: float) -> None:
         """Go NOT_SERVING, refuse new RPCs, let in-flight RPCs finish for up to `grace_s`."""
         await self.health.enter_graceful_shutdown()
         await self.server.stop(grace_s)
         logger.info("gRPC server stopped")
+
+
+def _status(serving: bool) -> health_pb2.HealthCheckResponse.ServingStatus.ValueType:
+    return health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING

@@ -15,6 +15,27 @@ from typing import Any, TextIO
 from services.atoms_grpc.request_context import request_id_var, rpc_method_var
 
 _STANDARD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class UnknownLogLevelError(ValueError):
+    """A log level that is none of `LOG_LEVELS` (from --log-level or ATOMS_LOG_LEVEL)."""
+
+    def __init__(self, level: str) -> None:
+        super().__init__(f"{level!r} is not a log level; use DEBUG, INFO, WARNING or ERROR")
+        self.level = level
+
+
+def check_log_level(level: str) -> str:
+    """Return the level's canonical name (`"info"` -> `"INFO"`).
+
+    Raises:
+        UnknownLogLevelError: it is none of `LOG_LEVELS`.
+    """
+    name = level.strip().upper()
+    if name not in LOG_LEVELS:
+        raise UnknownLogLevelError(level)
+    return name
 
 
 class JsonLogFormatter(logging.Formatter):
@@ -50,15 +71,19 @@ def configure_logging(*, service: str, level: str = "INFO", stream: TextIO | Non
 
     Args:
         service: the name written in each line's `service` field.
-        level: the root level name (DEBUG, INFO, ...).
+        level: the root level name (DEBUG, INFO, ...), in any case.
         stream: where to write; standard error by default.
+
+    Raises:
+        UnknownLogLevelError: `level` is not a level; nothing is changed then.
     """
+    level = check_log_level(level)
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonLogFormatter(service=service))
     root = logging.getLogger()
     for existing in list(root.handlers):
         root.removeHandler(existing)
     root.addHandler(handler)
-    root.setLevel(level.upper())
+    root.setLevel(level)
     for noisy in ("httpx", "httpcore", "httpx2", "httpcore2", "uvicorn.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

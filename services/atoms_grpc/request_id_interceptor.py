@@ -15,7 +15,7 @@ from services.atoms_grpc.around_interceptor import AroundInterceptor, Behavior
 from services.atoms_grpc.request_context import request_id_var, rpc_method_var
 
 REQUEST_ID_METADATA_KEY = "x-request-id"
-_ACCEPTABLE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+_ACCEPTABLE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 
 def read_metadata(context: grpc.aio.ServicerContext, key: str) -> str | None:
@@ -64,5 +64,7 @@ class RequestIdInterceptor(AroundInterceptor):
 
     def _set_ids(self, context: grpc.aio.ServicerContext, method: str) -> None:
         offered = read_metadata(context, REQUEST_ID_METADATA_KEY)
-        request_id_var.set(offered if offered and _ACCEPTABLE_REQUEST_ID.match(offered) else self._new_id())
+        request_id_var.set(
+            offered if offered and _ACCEPTABLE_REQUEST_ID.fullmatch(offered) else self._new_id()
+        )
         rpc_method_var.set(method)

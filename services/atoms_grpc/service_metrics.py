@@ -8,6 +8,8 @@ from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import Counter, Histogram, start_http_server
 
+from services.atoms_grpc.listen_sockets import FACE_METRICS, ListenError
+
 logger = logging.getLogger(__name__)
 
 RPC_HANDLED = Counter(
@@ -80,8 +82,15 @@ class MetricsEndpoint:
         return int(self._server.server_port)
 
     def start(self) -> int:
-        """Start serving and return the bound port."""
-        self._server, self._thread = start_http_server(self._port, addr=self._host)
+        """Start serving and return the bound port.
+
+        Raises:
+            ListenError: the port is in use or the address cannot be bound.
+        """
+        try:
+            self._server, self._thread = start_http_server(self._port, addr=self._host)
+        except OSError as err:
+            raise ListenError.from_os_error(err, face=FACE_METRICS, host=self._host, port=self._port) from err
         logger.info("metrics served at http://%s:%d/metrics", self._host, self.port)
         return self.port
 

@@ -11,6 +11,7 @@ from typing import Any
 import grpc
 
 from services.atoms_grpc.around_interceptor import AroundInterceptor, Behavior
+from services.atoms_grpc.line_budget import LineBudget
 from services.atoms_grpc.service_error import ServiceError
 
 logger = logging.getLogger(__name__)
@@ -20,11 +21,15 @@ error_reason_var: contextvars.ContextVar[str] = contextvars.ContextVar("atoms_er
 # Refusals repeat (the same reason and message for every bad token of a kind): their
 # serialised `google.rpc.Status` is built once. The bound keeps varied messages harmless.
 _MAX_CACHED_STATUSES = 512
-_StatusKey = tuple[type, grpc.StatusCode, str, str, str, tuple[tuple[str, str], ...]]
+# Unhandled errors are bugs worth a traceback, but one input that triggers a bug can be sent
+# thousands of times a second: a few tracebacks a second per method, the rest counted.
+_INTERNAL_LINES_PER_S = 1.0
+_INTERNAL_BURST = 10
+_StatusKey = tuple[type, grpc.StatusCode, str, str, str, tuple[tuple[str, str], ...], float | None]
 
 
 class StatusMappingInterceptor(AroundInterceptor):
-    """Turns `ServiceError` into its status with ErrorInfo, anything else into INTERNAL.
+    """Turns `ServiceError` into its status with ErrorInfo (and RetryInfo), anything else into INTERNAL.
 
     `grpc.aio.AbortError` (a handler that aborted itself) passes untouched. The reason of a
     mapped error is left in `error_reason_var` for the access log and metrics.
@@ -32,6 +37,7 @@ class StatusMappingInterceptor(AroundInterceptor):
 
     def __init__(self) -> None:
         self._statuses: dict[_StatusKey, grpc.Status] = {}
+        self._internal_lines = LineBudget(per_s=_INTERNAL_LINES_PER_S, burst=_INTERNAL_BURST)
 
     async def run_unary(
         self, behavior: Behavior, request: Any, context: grpc.aio.ServicerContext, method: str
@@ -44,7 +50,7 @@ class StatusMappingInterceptor(AroundInterceptor):
         except ServiceError as err:
             await self._abort_with(err, context)
         except Exception:
-            await _abort_internal(context, method)
+            await self._abort_internal(context, method)
 
     @asynccontextmanager
     async def around(self, context: grpc.aio.ServicerContext, method: str) -> AsyncIterator[None]:
@@ -56,7 +62,7 @@ class StatusMappingInterceptor(AroundInterceptor):
         except ServiceError as err:
             await self._abort_with(err, context)
         except Exception:
-            await _abort_internal(context, method)
+            await self._abort_internal(context, method)
 
     async def _abort_with(self, err: ServiceError, context: grpc.aio.ServicerContext) -> None:
         error_reason_var.set(err.reason)
@@ -65,7 +71,7 @@ class StatusMappingInterceptor(AroundInterceptor):
 
     def _status_of(self, err: ServiceError) -> grpc.Status:
         metadata = tuple(sorted(err.metadata.items()))
-        key = (type(err), err.status_code, err.reason, err.domain, err.message, metadata)
+        key = (type(err), err.status_code, err.reason, err.domain, err.message, metadata, err.retry_delay_s)
         status = self._statuses.get(key)
         if status is None:
             if len(self._statuses) >= _MAX_CACHED_STATUSES:
@@ -73,9 +79,10 @@ class StatusMappingInterceptor(AroundInterceptor):
             status = self._statuses[key] = err.to_grpc_status()
         return status
 
-
-async def _abort_internal(context: grpc.aio.ServicerContext, method: str) -> None:
-    # Unknown failures are bugs: log them with the stack, tell the caller nothing internal.
-    logger.exception("unhandled error in %s", method)
-    error_reason_var.set("INTERNAL")
-    await context.abort(grpc.StatusCode.INTERNAL, "internal error")
+    async def _abort_internal(self, context: grpc.aio.ServicerContext, method: str) -> None:
+        # Unknown failures are bugs: log them with the stack (within the budget), tell the caller nothing.
+        suppressed = self._internal_lines.take(method)
+        if suppressed is not None:
+            logger.exception("unhandled error in %s", method, extra={"suppressed": suppressed})
+        error_reason_var.set("INTERNAL")
+        await context.abort(grpc.StatusCode.INTERNAL, "internal error")

@@ -9,10 +9,14 @@ from typing import Any
 
 import uvloop
 
+from services.atoms_grpc.listen_sockets import FACE_GRPC, FACE_METRICS, ListenError
 from services.atoms_grpc.log_format import configure_logging
 from services.auth.server import serve
 from services.auth.settings import SettingsError, load_auth_settings
 from services.auth.worker_pool import WorkerPoolError, run_worker_pool
+
+EXIT_CANNOT_START, EXIT_USAGE = 1, 2
+_PORT_FLAGS = {FACE_GRPC: "--port", FACE_METRICS: "--metrics-port"}
 
 
 def register(commands: Any) -> None:
@@ -43,7 +47,11 @@ def register(commands: Any) -> None:
 
 
 def run_serve(options: argparse.Namespace) -> int:
-    """Validate the settings, then serve until SIGINT/SIGTERM; exit 2 on a configuration error."""
+    """Validate the settings, then serve until SIGINT/SIGTERM.
+
+    Exits 2 on a configuration error and 1 when a port cannot be bound, each with one line
+    on standard error that says what to change.
+    """
     overrides = {
         "host": options.host,
         "port": options.port,
@@ -55,7 +63,7 @@ def run_serve(options: argparse.Namespace) -> int:
         settings = load_auth_settings(overrides=overrides)
     except SettingsError as err:
         print(f"atoms auth serve: configuration error: {err}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     if options.no_metrics:
         settings = dataclasses.replace(settings, metrics_port=None)
     configure_logging(service="auth", level=settings.log_level)
@@ -64,6 +72,10 @@ def run_serve(options: argparse.Namespace) -> int:
             return run_worker_pool(settings, workers=options.workers)
         except WorkerPoolError as err:
             print(f"atoms auth serve: {err}", file=sys.stderr)
-            return 1
-    uvloop.run(serve(settings))
+            return EXIT_CANNOT_START
+    try:
+        uvloop.run(serve(settings))
+    except ListenError as err:
+        print(f"atoms auth serve: {err.advice(_PORT_FLAGS)}", file=sys.stderr)
+        return EXIT_CANNOT_START
     return 0

@@ -36,7 +36,7 @@ class MissingTokenError(AuthError):
 
 
 class MalformedTokenError(AuthError):
-    """Neither a known internal token nor a well-formed JWT."""
+    """Neither a known internal token nor a well-formed JWT (segments, base64url, bounded JSON)."""
 
     reason = "MALFORMED_TOKEN"
 
@@ -84,7 +84,7 @@ class UnsupportedAlgorithmError(AuthError):
 
 
 class InvalidClaimError(AuthError):
-    """A required claim is missing or has the wrong type."""
+    """A claim is missing (a required one), has the wrong type, or is out of range; `claim` names it."""
 
     reason = "INVALID_CLAIM"
 

@@ -9,7 +9,9 @@ Hazards this module exists to prevent:
 - a refresh dying with the request that triggered it: refreshes run in their own task and
   callers wait on it through `asyncio.shield`;
 - a hostile or broken JWKS endpoint: no redirects, a total time limit, a byte limit and a key
-  count limit.
+  count limit;
+- a key nobody should sign with: encryption keys, published private keys and RSA keys under
+  MIN_RSA_KEY_BITS are skipped, so a token signed with one is refused as an unknown key.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from typing import Any
 
 import httpx
 import jwt
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from services.auth import metrics
 from services.auth.errors import JwksUnavailableError, UnknownSigningKeyError
@@ -34,6 +37,9 @@ from services.auth.errors import JwksUnavailableError, UnknownSigningKeyError
 logger = logging.getLogger(__name__)
 
 _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*(\d+)", re.IGNORECASE)
+
+MIN_RSA_KEY_BITS = 2048
+"""Shorter RSA keys are skipped when a key set is loaded (NIST SP 800-131A)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -329,8 +335,7 @@ class JwksCache:
             logger.warning("issuer %s publishes a private key (kid %r); ignored", self.issuer, raw.get("kid"))
             return None
         try:
-            alg = raw.get("alg")
-            return SigningKey(jwk=jwt.PyJWK(raw), declared_alg=alg if isinstance(alg, str) else None)
+            jwk = jwt.PyJWK(raw)
         except Exception as err:  # PyJWK raises several types (NotImplementedError for alg "none")
             logger.warning(
                 "issuer %s publishes an unusable key (kid %r): %s",
@@ -339,3 +344,14 @@ class JwksCache:
                 type(err).__name__,
             )
             return None
+        if isinstance(jwk.key, rsa.RSAPublicKey) and jwk.key.key_size < MIN_RSA_KEY_BITS:
+            logger.warning(
+                "issuer %s publishes a %d-bit RSA key (kid %r); keys under %d bits are ignored",
+                self.issuer,
+                jwk.key.key_size,
+                raw.get("kid"),
+                MIN_RSA_KEY_BITS,
+            )
+            return None
+        alg = raw.get("alg")
+        return SigningKey(jwk=jwk, declared_alg=alg if isinstance(alg, str) else None)

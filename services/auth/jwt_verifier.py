@@ -1,25 +1,22 @@
 """JwtVerifier: checks an AuthKit / WorkOS JWT against its trusted issuer's published keys.
 
-The orchestrator `verify` reads the unverified header and claims only to choose the issuer
-and the key; nothing from them is trusted until PyJWT has checked the signature with an
-algorithm fixed by configuration. Header parameters that name other keys (`jku`, `x5u`,
-`jwk`, `x5c`) are ignored: keys come from the issuer's configured JWKS URL only.
+The orchestrator `verify` reads the unverified header and claims (`jwt_segments`, bounded
+against hostile JSON) only to choose the issuer and the key; nothing from them is trusted
+until PyJWT has checked the signature with an algorithm fixed by configuration. Header
+parameters that name other keys (`jku`, `x5u`, `jwk`, `x5c`) are ignored: keys come from the
+issuer's configured JWKS URL only. The claims then become a principal (`jwt_claims`), each
+checked for type and range whoever signed them.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 
-from services.atoms_grpc.principal import Principal, PrincipalKind
+from services.atoms_grpc.principal import Principal
 from services.auth.errors import (
     InvalidAudienceError,
     InvalidClaimError,
@@ -31,14 +28,20 @@ from services.auth.errors import (
     UntrustedIssuerError,
 )
 from services.auth.jwks_cache import JwksCache, SigningKey
+from services.auth.jwt_claims import check_time_claims, principal_from
 from services.auth.jwt_decoder import JWT_DECODER
+from services.auth.jwt_segments import decode_unverified
 from services.auth.settings import SUPPORTED_ALGORITHMS, TrustedIssuer
 from services.auth.token_cache import VerifiedToken
 
-_SEGMENT = re.compile(r"^[A-Za-z0-9_-]+$")
-_SIGNATURE = re.compile(r"^[A-Za-z0-9_-]*$")
 _EC_CURVES = {"ES256": "secp256r1", "ES384": "secp384r1", "ES512": "secp521r1"}
 _REQUIRED_CLAIMS = ["exp", "iss", "sub"]
+# A key shorter than the JWKS cache accepts can only come from a bug: refuse, never warn.
+_DECODE_OPTIONS = {"require": _REQUIRED_CLAIMS, "verify_aud": False, "enforce_minimum_key_length": True}
+MAX_SHOWN_ISSUER_CHARS = 200
+"""How much of an untrusted `iss` (as a Python literal) a refusal message and its log line show."""
+_MAX_LISTED_ISSUERS = 10
+_JSON_TYPES = {dict: "an object", list: "an array", bool: "a boolean", int: "a number", float: "a number"}
 
 
 class JwtVerifier:
@@ -59,21 +62,23 @@ class JwtVerifier:
         self._issuers = dict(issuers)
         self._key_caches = dict(key_caches)
         self._first_party_client_ids = first_party_client_ids
+        self._trusted_issuers_text = _listed(sorted(self._issuers))
 
     async def verify(self, token: str) -> VerifiedToken:
         """Return the verified token or raise the AuthError that names what is wrong."""
-        header, unverified_claims = _decode_unverified(token)
+        header, unverified_claims = decode_unverified(token)
         algorithm = _check_header_algorithm(header)
         issuer = self._trusted_issuer(unverified_claims)
         if algorithm not in issuer.algorithms:
             raise UnsupportedAlgorithmError(f"algorithm {algorithm} is not allowed for this issuer")
+        check_time_claims(unverified_claims)  # before PyJWT's int() and our datetime see them
         kid = header.get("kid")
         if kid is not None and not isinstance(kid, str):
             raise MalformedTokenError('token header "kid" must be a string')
         key = await self._key_caches[issuer.issuer].get_signing_key(kid)
         _check_key_matches_algorithm(key, algorithm)
         claims = _decode_verified(token, key, algorithm, issuer)
-        principal = _principal_from(claims)
+        principal = principal_from(claims)
         _check_issuer_audiences(principal, issuer)
         return VerifiedToken(
             principal=principal,
@@ -83,34 +88,33 @@ class JwtVerifier:
 
     def _trusted_issuer(self, claims: Mapping[str, Any]) -> TrustedIssuer:
         iss = claims.get("iss")
-        if not isinstance(iss, str) or not iss:
-            raise UntrustedIssuerError('token has no "iss" claim')
-        issuer = self._issuers.get(iss)  # exact match only: no prefix, no normalisation
-        if issuer is None:
-            raise UntrustedIssuerError("token issuer is not trusted")
-        return issuer
+        if isinstance(iss, str):
+            issuer = self._issuers.get(iss)  # exact match only: no prefix, no normalisation
+            if issuer is not None:
+                return issuer
+            problem = f"token issuer {_shown_value(iss)} is not trusted"
+        elif iss is None:
+            problem = 'token has no "iss" claim'
+        else:
+            problem = f'token claim "iss" must be a string, not {_JSON_TYPES.get(type(iss), "null")}'
+        # Name what the token says and what is configured, so an operator knows what to change.
+        raise UntrustedIssuerError(f"{problem}; trusted issuers: {self._trusted_issuers_text}")
 
 
-def _decode_unverified(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    segments = token.split(".")
-    if len(segments) != 3:
-        raise MalformedTokenError(
-            f"token has {len(segments)} segment(s); a JWT has 3 and it is not a known internal token"
-        )
-    # The signature may be empty here (alg "none"); the algorithm check refuses it next.
-    if not (_SEGMENT.match(segments[0]) and _SEGMENT.match(segments[1])) or not _SIGNATURE.match(segments[2]):
-        raise MalformedTokenError("token segments are not base64url")
-    return _json_segment(segments[0], "header"), _json_segment(segments[1], "payload")
+def _shown_value(value: str) -> str:
+    """Return `value` as a Python literal (control characters escaped), cut to MAX_SHOWN_ISSUER_CHARS."""
+    literal = repr(value[: MAX_SHOWN_ISSUER_CHARS + 1])
+    if len(value) > MAX_SHOWN_ISSUER_CHARS or len(literal) > MAX_SHOWN_ISSUER_CHARS:
+        return literal[: MAX_SHOWN_ISSUER_CHARS - 3] + "..."
+    return literal
 
 
-def _json_segment(segment: str, name: str) -> dict[str, Any]:
-    try:
-        decoded = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
-    except (binascii.Error, ValueError) as err:
-        raise MalformedTokenError(f"token {name} is not base64url-encoded JSON") from err
-    if not isinstance(decoded, dict):
-        raise MalformedTokenError(f"token {name} is not a JSON object")
-    return decoded
+def _listed(issuers: list[str]) -> str:
+    if not issuers:
+        return "none"
+    shown = ", ".join(_shown_value(issuer) for issuer in issuers[:_MAX_LISTED_ISSUERS])
+    more = len(issuers) - _MAX_LISTED_ISSUERS
+    return f"{shown} and {more} more" if more > 0 else shown
 
 
 def _check_header_algorithm(header: Mapping[str, Any]) -> str:
@@ -145,7 +149,7 @@ def _decode_verified(token: str, key: SigningKey, algorithm: str, issuer: Truste
             algorithms=[algorithm],
             issuer=issuer.issuer,
             leeway=issuer.leeway_s,
-            options={"require": _REQUIRED_CLAIMS, "verify_aud": False},
+            options=_DECODE_OPTIONS,
         )
     except jwt.ExpiredSignatureError as err:
         raise TokenExpiredError("token has expired") from err
@@ -155,16 +159,22 @@ def _decode_verified(token: str, key: SigningKey, algorithm: str, issuer: Truste
         raise InvalidClaimError(err.claim) from err
     except jwt.InvalidIssuedAtError as err:
         raise InvalidClaimError("iat", "must be a number") from err
+    except jwt.exceptions.InvalidSubjectError as err:
+        raise InvalidClaimError("sub", "must be a non-empty string") from err
+    except jwt.exceptions.InvalidJTIError as err:
+        raise InvalidClaimError("jti", "must be a string") from err
     except jwt.InvalidIssuerError as err:
         raise UntrustedIssuerError("token issuer is not trusted") from err
     except jwt.InvalidSignatureError as err:
         raise InvalidSignatureError("token signature does not verify") from err
-    except (jwt.InvalidAlgorithmError, jwt.InvalidKeyError) as err:
+    except jwt.InvalidKeyError as err:
+        raise UnsupportedAlgorithmError("the signing key is not usable for the token's algorithm") from err
+    except jwt.InvalidAlgorithmError as err:
         raise UnsupportedAlgorithmError("token algorithm does not match the signing key") from err
     except jwt.DecodeError as err:
         raise MalformedTokenError(_decode_error_message(err)) from err
     except jwt.InvalidTokenError as err:
-        raise MalformedTokenError("token claims are malformed") from err
+        raise MalformedTokenError("token header or claims are malformed") from err
 
 
 def _decode_error_message(err: jwt.DecodeError) -> str:
@@ -175,71 +185,6 @@ def _decode_error_message(err: jwt.DecodeError) -> str:
     return "token could not be decoded"
 
 
-def _principal_from(claims: Mapping[str, Any]) -> Principal:
-    return Principal(
-        kind=PrincipalKind.USER,
-        subject=_text(claims, "sub"),
-        issuer=_text(claims, "iss"),
-        org_id=_text(claims, "org_id"),
-        session_id=_text(claims, "sid"),
-        role=_text(claims, "role"),
-        roles=_text_list(claims, "roles"),
-        permissions=_text_list(claims, "permissions"),
-        entitlements=_text_list(claims, "entitlements"),
-        scopes=_scopes(claims),
-        client_id=_text(claims, "client_id") or _text(claims, "azp"),
-        audiences=_text_list(claims, "aud"),
-        token_id=_text(claims, "jti"),
-        actor=_actor(claims),
-        expires_at=_timestamp(claims["exp"]),
-    )
-
-
 def _check_issuer_audiences(principal: Principal, issuer: TrustedIssuer) -> None:
     if issuer.audiences and not set(issuer.audiences) & set(principal.audiences):
         raise InvalidAudienceError("token audience is not one this issuer's tokens are accepted for")
-
-
-def _text(claims: Mapping[str, Any], name: str) -> str:
-    value = claims.get(name)
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise InvalidClaimError(name, "must be a string")
-    return value
-
-
-def _text_list(claims: Mapping[str, Any], name: str) -> tuple[str, ...]:
-    value = claims.get(name)
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        return (value,)
-    if isinstance(value, list) and all(isinstance(item, str) for item in value):
-        return tuple(value)
-    raise InvalidClaimError(name, "must be a string or a list of strings")
-
-
-def _scopes(claims: Mapping[str, Any]) -> tuple[str, ...]:
-    scope = claims.get("scope")
-    if isinstance(scope, str):
-        return tuple(scope.split())
-    if scope is not None:
-        raise InvalidClaimError("scope", "must be a space-separated string")
-    scp = claims.get("scp")
-    if isinstance(scp, str):
-        return tuple(scp.split())
-    return _text_list(claims, "scp")
-
-
-def _actor(claims: Mapping[str, Any]) -> str:
-    act = claims.get("act")
-    if act is None:
-        return ""
-    if not isinstance(act, dict) or not isinstance(act.get("sub", ""), str):
-        raise InvalidClaimError("act", 'must be an object with a string "sub"')
-    return str(act.get("sub", ""))
-
-
-def _timestamp(value: float) -> datetime:
-    return datetime.fromtimestamp(float(value), UTC)

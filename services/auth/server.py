@@ -104,10 +104,19 @@ class AuthServer:
         self._stopped = False
 
     async def start(self) -> int:
-        """Listen, start warming the key caches in the background, and return the gRPC port."""
-        self.port = await self.host.start(f"{self.settings.host}:{self.settings.port}")
-        if self._metrics is not None:
-            self.metrics_port = self._metrics.start()
+        """Listen, start warming the key caches in the background, and return the gRPC port.
+
+        Raises:
+            ListenError: the gRPC or the metrics port could not be bound; what was already
+                started is stopped first.
+        """
+        try:
+            self.port = await self.host.start(f"{self.settings.host}:{self.settings.port}")
+            if self._metrics is not None:
+                self.metrics_port = self._metrics.start()
+        except BaseException:
+            await self.stop()  # a half-started server must not keep its port and threads
+            raise
         self._maintenance = asyncio.get_running_loop().create_task(self._maintain_keys())
         logger.info(
             "auth service started: %d trusted issuer(s), %d internal token(s), event loop %s",

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.atoms_grpc.log_format import UnknownLogLevelError, check_log_level
 from services.atoms_grpc.loopback import is_loopback_host
 from services.atoms_grpc.tls_config import TlsConfig, TlsConfigError
 from services.auth.jwks_cache import JwksCachePolicy
@@ -333,6 +334,10 @@ def _validate(settings: AuthSettings) -> None:
     _validate_internal_tokens(settings.internal_tokens)
     if not 0 <= settings.port <= 65535:
         raise SettingsError("--port", f"{settings.port} is not a TCP port")
+    try:
+        check_log_level(settings.log_level)
+    except UnknownLogLevelError as err:
+        raise SettingsError("--log-level / ATOMS_LOG_LEVEL", str(err)) from err
     try:
         CallerAllowList.parse(settings.allowed_callers)
     except ValueError as err:

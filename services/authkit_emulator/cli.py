@@ -1,35 +1,55 @@
-"""`atoms dev ...`: run the AuthKit emulator, mint tokens, rotate keys, make internal tokens.
+"""`atoms dev ...`: run the local AuthKit, mint tokens, rotate keys, manage dev users, make internal tokens.
 
-    atoms dev authkit [--host H] [--port P] [--keys-file F] [--jwks-max-age S] [--public-url URL]
+    atoms dev authkit [--host H] [--port P] [--keys-file F] [--users-file F] [--jwks-max-age S]
+                      [--public-url URL] [--client-id ID] [--redirect-uri URI ...] [--access-token-ttl S]
     atoms dev token --sub USER [--org ORG] [--role R] [--permissions a,b] [--scopes x,y] [--ttl S]
                     [--aud URL] [--client-id ID] [--issuer URL] [--keys-file F]
     atoms dev rotate [--keys-file F] [--publish-lead S] [--grace S]
+    atoms dev user add EMAIL --org ORG [--role R] [--permissions a,b] [--org-name NAME] [--users-file F]
+    atoms dev user list [--users-file F]
     atoms dev internal-token
+    atoms dev model [--host H] [--port P]          (services/dev_model)
 
-`token` and `rotate` work on the key file directly, so they need no running emulator; a
-running one notices the changed file on its next request.
+Every command finds the emulator's files by the rule of `emulator_files` (flag, environment
+variable, then `var/authkit/` of the repository holding the current directory). `token` and
+`rotate` work on the key file directly and never create it; a running emulator notices a
+changed file on its next request.
+
+This module is the emulator's entry point: it alone reads the environment (the file
+variables, `WORKOS_CLIENT_ID` and `WORKOS_API_KEY`) and passes the values down.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import secrets
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from services.atoms_grpc.log_format import configure_logging
 from services.authkit_emulator.app import DEFAULT_JWKS_MAX_AGE_S
+from services.authkit_emulator.cli_options import EXIT_USAGE, add_file_options, comma_list, fail, files_from
+from services.authkit_emulator.client_registry import (
+    DEFAULT_API_KEY,
+    DEFAULT_CLIENT_ID,
+    DEFAULT_REDIRECT_URIS,
+    application_client,
+)
+from services.authkit_emulator.directory import DevDirectory, DirectoryFileError
+from services.authkit_emulator.emulator_files import EmulatorFiles, EmulatorFilesNotFoundError
 from services.authkit_emulator.key_store import (
     DEFAULT_GRACE_S,
-    DEFAULT_KEYS_FILE,
     DEFAULT_PUBLISH_LEAD_S,
     EmulatorKeyStore,
     KeyFileError,
     NoSigningKeyError,
 )
-from services.authkit_emulator.server import emulator_base_url, run_emulator
+from services.authkit_emulator.server import SignInOptions, emulator_base_url, run_emulator
+from services.authkit_emulator.sign_in import DEFAULT_ACCESS_TOKEN_TTL_S
 from services.authkit_emulator.token_minting import mint_token
+from services.authkit_emulator.user_cli import add_user_commands
+from services.dev_model.cli import add_model_command
 
 if TYPE_CHECKING:
     SubParsers = argparse._SubParsersAction[argparse.ArgumentParser]
@@ -37,11 +57,8 @@ if TYPE_CHECKING:
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8100
 DEFAULT_ISSUER = emulator_base_url(host=DEFAULT_HOST, port=DEFAULT_PORT)
-DEV_CLIENT_ID = "client_dev"
+DEV_CLIENT_ID = DEFAULT_CLIENT_ID
 INTERNAL_TOKEN_BYTES = 32
-
-_EXIT_FAILURE = 1
-_EXIT_USAGE = 2
 
 
 def register(subparsers: SubParsers) -> None:
@@ -50,12 +67,16 @@ def register(subparsers: SubParsers) -> None:
     Args:
         subparsers: the `atoms` program's sub-command collection.
     """
-    dev = subparsers.add_parser("dev", help="local development tools (AuthKit emulator, tokens)")
-    add_dev_commands(dev.add_subparsers(dest="dev_command", required=True, metavar="DEV_COMMAND"))
+    dev = subparsers.add_parser(
+        "dev", help="local development tools (AuthKit emulator, dev model, tokens, dev users)"
+    )
+    commands = dev.add_subparsers(dest="dev_command", required=True, metavar="DEV_COMMAND")
+    add_dev_commands(commands)
+    add_model_command(commands)  # `atoms dev model` (services/dev_model); not in the emulator's own entry
 
 
 def add_dev_commands(commands: SubParsers) -> None:
-    """Add `authkit`, `token`, `rotate` and `internal-token` to a sub-command collection.
+    """Add `authkit`, `token`, `rotate`, `user` and `internal-token` to a sub-command collection.
 
     Args:
         commands: where to add them: `atoms dev`, or the emulator's own `python -m` entry.
@@ -63,6 +84,7 @@ def add_dev_commands(commands: SubParsers) -> None:
     _add_authkit(commands)
     _add_token(commands)
     _add_rotate(commands)
+    add_user_commands(commands)
     internal = commands.add_parser("internal-token", help="print a new random ATOMS_INTERNAL_TOKEN value")
     internal.set_defaults(handler=print_internal_token)
 
@@ -71,30 +93,41 @@ def run_authkit(options: argparse.Namespace) -> int:
     """Run the emulator in the foreground until interrupted; return the exit code."""
     configure_logging(service="authkit-emulator")
     try:
+        files = files_from(options)
+        client_id = options.client_id or os.environ.get("WORKOS_CLIENT_ID") or DEFAULT_CLIENT_ID
+        application = application_client(
+            client_id=client_id,
+            api_key=os.environ.get("WORKOS_API_KEY") or DEFAULT_API_KEY,
+            redirect_uris=tuple(options.redirect_uri or DEFAULT_REDIRECT_URIS),
+        )
+        directory = DevDirectory(path=files.users_file)
         run_emulator(
             host=options.host,
             port=options.port,
-            keys_file=options.keys_file,
+            keys_file=files.keys_file,
             jwks_max_age_s=options.jwks_max_age,
             public_url=options.public_url,
-            on_ready=_announce,
+            sign_in=SignInOptions(
+                directory=directory, application=application, access_token_ttl_s=options.access_token_ttl
+            ),
+            on_ready=lambda issuer: _announce(issuer, client_id, files),
         )
     except ValueError as err:
-        return _fail(str(err), code=_EXIT_USAGE)
-    except KeyFileError as err:
-        return _fail(str(err))
+        return fail(str(err), code=EXIT_USAGE)
+    except (EmulatorFilesNotFoundError, KeyFileError, DirectoryFileError) as err:
+        return fail(str(err))
     except OSError as err:
-        return _fail(f"cannot listen on {options.host}:{options.port}: {err.strerror or err}")
+        return fail(f"cannot listen on {options.host}:{options.port}: {err.strerror or err}")
     except KeyboardInterrupt:
         pass
     return 0
 
 
 def print_token(options: argparse.Namespace) -> int:
-    """Mint a token from the key file and print only the token; return the exit code."""
+    """Mint a token from the emulator's existing key file and print only the token."""
     try:
         token = mint_token(
-            EmulatorKeyStore(path=options.keys_file),
+            EmulatorKeyStore(path=files_from(options).keys_file, create=False),
             issuer=options.issuer.rstrip("/"),
             subject=options.sub,
             org_id=options.org,
@@ -106,23 +139,23 @@ def print_token(options: argparse.Namespace) -> int:
             client_id=options.client_id,
         )
     except ValueError as err:
-        return _fail(str(err), code=_EXIT_USAGE)
-    except (KeyFileError, NoSigningKeyError) as err:
-        return _fail(str(err))
+        return fail(str(err), code=EXIT_USAGE)
+    except (EmulatorFilesNotFoundError, KeyFileError, NoSigningKeyError) as err:
+        return fail(str(err))
     print(token)
     return 0
 
 
 def rotate_keys(options: argparse.Namespace) -> int:
-    """Rotate the key file, print the new kid (details go to stderr); return the exit code."""
+    """Rotate the emulator's existing key file, print the new kid (details go to stderr)."""
+    for name, value in (("publish_lead_s", options.publish_lead), ("grace_s", options.grace)):
+        if not value >= 0 or value == float("inf"):
+            return fail(f"{name} must be a finite number of seconds >= 0, got {value!r}", code=EXIT_USAGE)
     try:
-        rotation = EmulatorKeyStore(path=options.keys_file).rotate(
-            publish_lead_s=options.publish_lead, grace_s=options.grace
-        )
-    except ValueError as err:
-        return _fail(str(err), code=_EXIT_USAGE)
-    except KeyFileError as err:
-        return _fail(str(err))
+        store = EmulatorKeyStore(path=files_from(options).keys_file, create=False)
+        rotation = store.rotate(publish_lead_s=options.publish_lead, grace_s=options.grace)
+    except (EmulatorFilesNotFoundError, KeyFileError) as err:
+        return fail(str(err))
     print(rotation.kid)
     print(f"{rotation.kid} is published now and signs in {options.publish_lead:g}s", file=sys.stderr)
     if rotation.previous_kid is not None:
@@ -141,7 +174,7 @@ def _add_authkit(commands: SubParsers) -> None:
     parser = commands.add_parser("authkit", help="run the local AuthKit (WorkOS) emulator")
     parser.add_argument("--host", default=DEFAULT_HOST, help="address to listen on (default %(default)s)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="TCP port; 0 picks a free one")
-    _add_keys_file(parser)
+    add_file_options(parser, users=True)
     parser.add_argument(
         "--jwks-max-age",
         type=int,
@@ -152,6 +185,23 @@ def _add_authkit(commands: SubParsers) -> None:
         "--public-url",
         help="issuer URL when clients reach the emulator by another name (e.g. in a container)",
     )
+    parser.add_argument(
+        "--client-id",
+        help=f"the WorkOS application's client id (default: $WORKOS_CLIENT_ID, else {DEFAULT_CLIENT_ID}); "
+        "its API key is $WORKOS_API_KEY, else the development key of docs/local-authkit.md",
+    )
+    parser.add_argument(
+        "--redirect-uri",
+        action="append",
+        help="a redirect URI of the application (repeatable; default "
+        f"{' and '.join(DEFAULT_REDIRECT_URIS)}; any port matches on loopback)",
+    )
+    parser.add_argument(
+        "--access-token-ttl",
+        type=int,
+        default=DEFAULT_ACCESS_TOKEN_TTL_S,
+        help="lifetime of signed-in users' access tokens, seconds (default %(default)s)",
+    )
     parser.set_defaults(handler=run_authkit)
 
 
@@ -160,19 +210,19 @@ def _add_token(commands: SubParsers) -> None:
     parser.add_argument("--sub", required=True, help="the user id (sub claim)")
     parser.add_argument("--org", help="the organization id (org_id claim)")
     parser.add_argument("--role", default="member", help="the role claim (default %(default)s)")
-    parser.add_argument("--permissions", type=_comma_list, default=(), help="comma-separated permissions")
-    parser.add_argument("--scopes", type=_comma_list, default=(), help="comma-separated scopes")
+    parser.add_argument("--permissions", type=comma_list, default=(), help="comma-separated permissions")
+    parser.add_argument("--scopes", type=comma_list, default=(), help="comma-separated scopes")
     parser.add_argument("--ttl", type=int, default=300, help="lifetime in seconds (default %(default)s)")
     parser.add_argument("--aud", help="the aud claim (omitted by default, as AuthKit does)")
     parser.add_argument("--client-id", help="the client_id claim")
     parser.add_argument("--issuer", default=DEFAULT_ISSUER, help="the iss claim (default %(default)s)")
-    _add_keys_file(parser)
+    add_file_options(parser, users=False)
     parser.set_defaults(handler=print_token)
 
 
 def _add_rotate(commands: SubParsers) -> None:
     parser = commands.add_parser("rotate", help="add a new signing key and schedule the old one's retirement")
-    _add_keys_file(parser)
+    add_file_options(parser, users=False)
     parser.add_argument(
         "--publish-lead",
         type=float,
@@ -188,26 +238,19 @@ def _add_rotate(commands: SubParsers) -> None:
     parser.set_defaults(handler=rotate_keys)
 
 
-def _add_keys_file(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--keys-file", type=Path, default=DEFAULT_KEYS_FILE, help="the key file (default %(default)s)"
-    )
-
-
-def _announce(issuer: str) -> None:
+def _announce(issuer: str, client_id: str, files: EmulatorFiles) -> None:
     print(
         f"authkit emulator listening on {issuer}; configure the auth service with "
         f"AUTHKIT_DOMAIN={issuer} (JWKS {issuer}/oauth2/jwks) or "
-        f"WORKOS_CLIENT_ID={DEV_CLIENT_ID} WORKOS_API_BASE_URL={issuer}/ "
-        f"(JWKS {issuer}/sso/jwks/{DEV_CLIENT_ID})",
+        f"WORKOS_CLIENT_ID={client_id} WORKOS_API_BASE_URL={issuer}/ "
+        f"(JWKS {issuer}/sso/jwks/{client_id})",
         flush=True,
     )
-
-
-def _comma_list(value: str) -> tuple[str, ...]:
-    return tuple(item.strip() for item in value.split(",") if item.strip())
-
-
-def _fail(message: str, *, code: int = _EXIT_FAILURE) -> int:
-    print(f"atoms dev: {message}", file=sys.stderr)
-    return code
+    print(
+        f"development only, anyone who reaches it signs in as any dev user; "
+        f"sign-in: {issuer}/user_management/authorize (WorkOS SDKs: WORKOS_API_HOSTNAME, "
+        f"WORKOS_API_PORT, WORKOS_API_HTTPS=false, WORKOS_CLIENT_ID={client_id}) and "
+        f"{issuer}/oauth2/authorize (MCP clients); dev users in {files.users_file} "
+        f"(atoms dev user list); keys in {files.keys_file}",
+        flush=True,
+    )

@@ -1,23 +1,17 @@
 """EmulatorKeyStore: the emulator's RS256 keys, kept in one JSON file that survives restarts.
 
-The file is shared between a running emulator and the `atoms dev` commands, so:
-- writes go to a temporary file that replaces the real one (`os.replace`), so a reader never
-  sees half a file, and the file is created with mode 0600 because it holds private keys;
-- writers hold an exclusive `flock` on a sidecar `.lock` file, so a rotation in the CLI and one
-  in the server cannot both read the old set and overwrite each other;
-- readers re-read the file when its identity (inode, mtime, size) changes, so a server sees a
-  `atoms dev rotate` done by another process on its next request.
+The file is shared between a running emulator and the `atoms dev` commands (see
+`state_file`: atomic replacement, a writers' lock, mode 0600); readers re-read it when it
+changes, so a server sees a `atoms dev rotate` done by another process on its next request.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import logging
 import math
 import os
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -25,6 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from services.authkit_emulator.signing_key import KeyRecordError, SigningKey, generate_signing_key
+from services.authkit_emulator.state_file import (
+    FileIdentity,
+    StateFileError,
+    exclusive_lock,
+    file_identity,
+    replace_atomically,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -36,8 +37,6 @@ DEFAULT_PUBLISH_LEAD_S = 15.0
 # token lifetime, so tokens it signed just before the switch still verify until they expire.
 DEFAULT_GRACE_S = 300.0
 _FILE_FORMAT_VERSION = 1
-
-_FileIdentity = tuple[int, int, int]
 
 
 class KeyFileError(Exception):
@@ -61,22 +60,38 @@ class Rotation:
 class EmulatorKeyStore:
     """RS256 signing keys persisted in a JSON file, with publish-before-sign rotation."""
 
-    def __init__(self, *, path: Path = DEFAULT_KEYS_FILE, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        *,
+        path: Path = DEFAULT_KEYS_FILE,
+        clock: Callable[[], float] = time.time,
+        create: bool = True,
+    ) -> None:
         """Load the keys from `path`, or create the file with one new key if it does not exist.
 
         Args:
             path: the key file; relative paths are resolved against the current directory.
                 Missing parent directories are created (mode 0700).
             clock: current time in epoch seconds; tests inject a fake one.
+            create: whether a missing file is created. Commands that only use the keys
+                (`atoms dev token`, `atoms dev rotate`) pass False: keys nobody serves are
+                keys nobody trusts.
 
         Raises:
-            KeyFileError: the file exists but is unreadable or malformed, or cannot be created.
+            KeyFileError: the file exists but is unreadable or malformed, cannot be created,
+                or is missing and `create` is False.
         """
         self._path = path
         self._clock = clock
         self._lock = threading.Lock()
         self._keys: tuple[SigningKey, ...] = ()
-        self._identity: _FileIdentity | None = None
+        self._identity: FileIdentity | None = None
+        if not create and self._stat() is None:
+            # Checked before taking the lock: the lock file alone would create the directory.
+            raise KeyFileError(
+                f"no key file at {path}: start the emulator (`atoms dev authkit`), which creates it, "
+                "or pass --keys-file with the file the emulator uses"
+            )
         with self._lock, self._exclusive_file_lock():
             if self._stat() is None:
                 now = clock()
@@ -170,7 +185,7 @@ class EmulatorKeyStore:
     def _reload_if_changed(self) -> None:
         stat = self._stat()
         # A deleted file keeps the keys in memory; the next write recreates it.
-        if stat is not None and _identity(stat) != self._identity:
+        if stat is not None and file_identity(stat) != self._identity:
             self._load(strict=False)
 
     def _load(self, *, strict: bool) -> None:
@@ -184,7 +199,7 @@ class EmulatorKeyStore:
             return
         if stat.st_mode & 0o077:
             logger.warning("key file %s is readable by other users; it holds private keys", self._path)
-        self._keys, self._identity = keys, _identity(stat)
+        self._keys, self._identity = keys, file_identity(stat)
         logger.debug("loaded %d emulator keys from %s", len(keys), self._path)
 
     def _read(self) -> tuple[os.stat_result, tuple[SigningKey, ...]]:
@@ -202,26 +217,19 @@ class EmulatorKeyStore:
         document = {"version": _FILE_FORMAT_VERSION, "keys": [key.to_record() for key in kept]}
         data = json.dumps(document, indent=2).encode("utf-8")
         try:
-            self._path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            _replace_atomically(self._path, data)
+            replace_atomically(self._path, data)
             stat = self._path.stat()
         except OSError as err:
             raise KeyFileError(f"cannot write key file {self._path}: {err}") from err
-        self._keys, self._identity = kept, _identity(stat)
+        self._keys, self._identity = kept, file_identity(stat)
 
     @contextlib.contextmanager
     def _exclusive_file_lock(self) -> Iterator[None]:
-        lock_path = self._path.with_name(f"{self._path.name}.lock")
         try:
-            lock_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            descriptor = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-        except OSError as err:
-            raise KeyFileError(f"cannot open lock file {lock_path}: {err}") from err
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX)
-            yield
-        finally:
-            os.close(descriptor)
+            with exclusive_lock(self._path):
+                yield
+        except StateFileError as err:
+            raise KeyFileError(str(err)) from err
 
 
 def _parse_key_file(data: bytes, path: Path) -> tuple[SigningKey, ...]:
@@ -241,21 +249,6 @@ def _parse_key_file(data: bytes, path: Path) -> tuple[SigningKey, ...]:
     return tuple(sorted(keys, key=_schedule_order))
 
 
-def _replace_atomically(path: Path, data: bytes) -> None:
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "wb") as stream:
-            os.fchmod(stream.fileno(), 0o600)
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
-
-
 def _newest_active(keys: tuple[SigningKey, ...], now: float) -> SigningKey:
     key = _newest_active_or_none(keys, now)
     if key is None:
@@ -269,10 +262,6 @@ def _newest_active_or_none(keys: tuple[SigningKey, ...], now: float) -> SigningK
 
 def _schedule_order(key: SigningKey) -> tuple[float, float]:
     return (key.active_from, key.created_at)
-
-
-def _identity(stat: os.stat_result) -> _FileIdentity:
-    return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
 
 
 def _check_duration(name: str, value: float) -> None:

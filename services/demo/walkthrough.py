@@ -1,10 +1,11 @@
 """The demo's walk along the seed's path, one printed hop at a time.
 
-It starts the AuthKit emulator, the auth service, the Atoms MCP service and the agent as
-child processes on free loopback ports, mints a signed-in user's session token, and walks
+It starts the local AuthKit, the auth service, the Atoms MCP service and the agent as child
+processes on free loopback ports, signs a dev user in through the hosted login page (driven
+over HTTP as a browser would, with the front end's code exchange), and walks
 client -> agent -> Atoms MCP -> auth service and back, with no OAuth prompt; then it shows
-the refusals (a tampered token, a client without a token). Any failed step stops the walk
-with a non-zero exit.
+the refusals (a tampered token, a client without a token) and signs the user out. Any failed
+step stops the walk with a non-zero exit.
 """
 
 from __future__ import annotations
@@ -28,12 +29,18 @@ from google.protobuf import json_format, struct_pb2
 
 from atoms.agent.v1 import agent_pb2, agent_pb2_grpc
 from services.atoms_grpc.service_error import RemoteServiceError
-from services.authkit_emulator import EmulatorKeyStore, mint_token
+from services.authkit_emulator import EmulatorKeyStore
 from services.demo.child_process import ServiceProcess
+from services.demo.front_end_sign_in import FrontEndApp, SignedInUser, sign_in, sign_out
 
 DEMO_CLIENT_ID = "client_demo"
+_LOOKALIKE_HOST = "mcp.lookalike.example"  # a registered server that only looks first-party
+DEMO_USER_EMAIL = "ada@acme.test"  # a default dev user of the local AuthKit: admin of org_acme
 _ENV_TO_DROP = (
     "WORKOS_CLIENT_ID",
+    "WORKOS_API_KEY",
+    "ATOMS_AUTHKIT_KEYS_FILE",
+    "ATOMS_AUTHKIT_USERS_FILE",
     "WORKOS_API_BASE_URL",
     "AUTHKIT_DOMAIN",
     "FASTMCP_SERVER_AUTH_AUTHKITPROVIDER_AUTHKIT_DOMAIN",
@@ -48,6 +55,10 @@ _ENV_TO_DROP = (
     "ATOMS_MCP_DATABASE_URL",
     "ATOMS_MCP_URL",
     "ATOMS_AGENT_DATABASE_URL",
+    "ATOMS_AGENT_AUDIENCE",
+    "ATOMS_AGENT_MCP_EGRESS_ALLOW",
+    "ATOMS_AGENT_ALLOW_LOOPBACK_MCP",
+    "ATOMS_AGENT_ALLOW_PLAINTEXT_FIRST_PARTY_MCP",
     "ATOMS_FIRST_PARTY_MCP_ORIGINS",
     "ATOMS_FIRST_PARTY_MCPS_FILE",
     "ATOMS_LLM_BASE_URL",
@@ -70,6 +81,12 @@ class DemoStack:
     agent_address: str
     agent_http_url: str
     key_store: EmulatorKeyStore
+    api_key: str = ""
+
+    @property
+    def front_end(self) -> FrontEndApp:
+        """The WorkOS application the demo's front end signs users in as."""
+        return FrontEndApp(issuer=self.issuer, client_id=DEMO_CLIENT_ID, api_key=self.api_key)
 
 
 def say(step: str, detail: str = "") -> None:
@@ -107,6 +124,7 @@ async def running_stack(
 
     try:
         keys_file = workdir / "authkit-keys.json"
+        api_key = f"sk_test_demo_{secrets.token_urlsafe(24)}"
         issuer = await start(
             "authkit-emulator",
             "dev",
@@ -115,9 +133,14 @@ async def running_stack(
             "0",
             "--keys-file",
             str(keys_file),
+            "--users-file",
+            str(workdir / "authkit-users.json"),
+            "--client-id",
+            DEMO_CLIENT_ID,
             ready=r"listening on (http://\S+?);",
+            WORKOS_API_KEY=api_key,
         )
-        say("AuthKit emulator is up", f"issuer {issuer}")
+        say("local AuthKit is up", f"issuer {issuer}, application {DEMO_CLIENT_ID}, default dev users")
         auth_port = await start(
             "auth",
             "auth",
@@ -174,6 +197,7 @@ async def running_stack(
             agent_address=f"127.0.0.1:{agent_port}",
             agent_http_url=f"http://127.0.0.1:{agent_http_port}",
             key_store=EmulatorKeyStore(path=keys_file),
+            api_key=api_key,
         )
     finally:
         for process in reversed(started):
@@ -221,28 +245,21 @@ class AgentCaller:
 
 async def walk(stack: DemoStack) -> None:
     """The steps of the demo, in the order of the seed's path."""
-    token = mint_token(
-        stack.key_store,
-        issuer=stack.issuer,
-        subject="user_demo",
-        org_id="org_demo",
-        role="admin",
-        permissions=("projects:write", "documents:write", "requirements:write"),
-    )
-    say(
-        "a user signs in: AuthKit issues a session token",
-        f"sub=user_demo org_id=org_demo role=admin ({len(token)} bytes)",
-    )
-    async with grpc.aio.insecure_channel(stack.agent_address) as channel:
-        agent = AgentCaller(channel, token)
-        await _show_composition(agent)
-        await _show_tools_through_the_agent(agent)
-        await _show_tampered_token_refused(channel, token)
-    await _show_oauth_challenge_without_token(stack)
+    async with httpx.AsyncClient(timeout=10) as http:
+        say(f"a user signs in at the local AuthKit as {DEMO_USER_EMAIL}")
+        user = await sign_in(stack.front_end, http, email=DEMO_USER_EMAIL, say=lambda hop: say("", hop))
+        async with grpc.aio.insecure_channel(stack.agent_address) as channel:
+            agent = AgentCaller(channel, user.access_token)
+            await _show_composition(agent)
+            await _show_tools_through_the_agent(agent, user)
+            await _show_tampered_token_refused(channel, user.access_token)
+        await _show_oauth_challenge_without_token(stack)
+        say("the user signs out: the session ends")
+        await sign_out(stack.front_end, http, user, say=lambda hop: say("", hop))
 
 
 async def _show_composition(agent: AgentCaller) -> None:
-    await agent.register("atoms-mcp", "https://mcp.lookalike.example/api/mcp")
+    await agent.register("atoms-mcp", f"https://{_LOOKALIKE_HOST}/api/mcp")
     composed = await agent.compose()
     say("the agent composes the user's MCP servers (a user registered a lookalike named atoms-mcp)")
     for server in composed.servers:
@@ -257,15 +274,15 @@ async def _show_composition(agent: AgentCaller) -> None:
         raise DemoStepError(f"the token would be forwarded to {forwarded}, expected only atoms")
 
 
-async def _show_tools_through_the_agent(agent: AgentCaller) -> None:
+async def _show_tools_through_the_agent(agent: AgentCaller, user: SignedInUser) -> None:
     started = time.perf_counter()
     whoami = await agent.call_tool("whoami")
     say(
         "client -> agent -> Atoms MCP -> auth service: whoami, with no OAuth prompt",
         f"{json.dumps(whoami)} ({(time.perf_counter() - started) * 1000:.0f} ms)",
     )
-    if whoami.get("subject") != "user_demo":
-        raise DemoStepError("whoami did not return the signed-in user")
+    if (whoami.get("subject"), whoami.get("org_id")) != (user.user_id, user.organization_id):
+        raise DemoStepError("whoami did not return the signed-in user and organization")
     created = await agent.call_tool(
         "create_project", name="Demo project", description="Created through the agent"
     )
@@ -316,6 +333,18 @@ async def _show_oauth_challenge_without_token(stack: DemoStack) -> None:
         str(server).rstrip("/") == stack.issuer for server in metadata.get("authorization_servers", [])
     ):
         raise DemoStepError("the metadata does not name AuthKit (the emulator) as the authorization server")
+    async with httpx.AsyncClient(timeout=10) as http:
+        server = (await http.get(f"{stack.issuer}/.well-known/oauth-authorization-server")).json()
+    endpoints = ("registration_endpoint", "authorization_endpoint", "token_endpoint")
+    say(
+        "",
+        "authorization server metadata: "
+        + ", ".join(f"{name}={server.get(name)}" for name in endpoints)
+        + f", code_challenge_methods_supported={server.get('code_challenge_methods_supported')}",
+    )
+    offered = all(server.get(name) for name in endpoints)
+    if not offered or server.get("code_challenge_methods_supported") != ["S256"]:
+        raise DemoStepError("the authorization server lacks registration, authorize or token with S256")
 
 
 async def run_demo() -> int:
@@ -327,7 +356,10 @@ async def run_demo() -> int:
     )
     started = time.perf_counter()
     try:
-        async with running_stack(workdir) as stack:
+        # The lookalike's host name does not resolve: the operator allow-list lets the demo register it.
+        async with running_stack(
+            workdir, agent_env={"ATOMS_AGENT_MCP_EGRESS_ALLOW": _LOOKALIKE_HOST}
+        ) as stack:
             await walk(stack)
     except (DemoStepError, RuntimeError, RemoteServiceError, httpx.HTTPError, OSError) as err:
         say("DEMO FAILED", f"{type(err).__name__}: {err}")

@@ -110,8 +110,11 @@ async def _run(spec: LoadSpec, part: int, ready: Any, go: Any, start_at: Any) ->
 class _Sources:
     """The process's calls before and after the optional switch.
 
-    The second pool is opened only at the switch instant, so whoever drives the run may
-    write it during the run (the bench mints tokens with a key rotated mid-window).
+    The second pool is opened at the switch instant or, when its file does not exist yet, at
+    the first call after it appears; until then the first pool goes on. So whoever drives the
+    run may write it during the run (the bench mints tokens with a key rotated mid-window),
+    however late a loaded machine lets it: it must appear whole, written elsewhere and
+    renamed into place (`token_pools.write_pool`).
     """
 
     def __init__(self, spec: LoadSpec, part: int) -> None:
@@ -121,10 +124,11 @@ class _Sources:
 
     def next(self, now: float, timeline: Timeline) -> PlannedCall | None:
         spec = self._spec
-        if spec.switch_tokens is None or now < timeline.switch_at:
-            return next(self._first, None)
         if self._second is None:
-            self._second = planned_calls(spec, spec.switch_tokens, part=self._part, parts=spec.processes)
+            switch = spec.switch_tokens
+            if switch is None or now < timeline.switch_at or not switch.path.exists():
+                return next(self._first, None)
+            self._second = planned_calls(spec, switch, part=self._part, parts=spec.processes)
         return next(self._second, None)
 
 

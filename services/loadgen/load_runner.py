@@ -13,8 +13,10 @@ from services.loadgen.load_process import process_main
 from services.loadgen.load_result import LoadResult, ProcessOutcome, merge
 from services.loadgen.load_spec import LoadSpec
 from services.loadgen.process_usage import cpu_seconds
+from services.loadgen.target_probe import TargetUnreachableError, wait_until_reachable
 
 _READY_TIMEOUT_S = 60.0
+_PROBE_TIMEOUT_S = 10.0
 _START_DELAY_S = 0.2
 
 
@@ -34,9 +36,14 @@ def run_load(spec: LoadSpec, *, on_start: Callable[[float], None] | None = None)
 
     Raises:
         LoadSpecError: the spec is inconsistent.
-        LoadRunError: a process failed to connect, crashed or did not finish in time.
+        LoadRunError: nothing answers at the target, or a process failed to connect, crashed
+            or did not finish in time.
     """
     spec.check()
+    try:
+        wait_until_reachable(spec.target, timeout_s=_PROBE_TIMEOUT_S)
+    except TargetUnreachableError as err:
+        raise LoadRunError(str(err)) from err
     context = multiprocessing.get_context("spawn")  # no fork: gRPC's threads do not survive one
     ready: Any = context.Queue()
     results: Any = context.Queue()

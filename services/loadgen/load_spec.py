@@ -42,7 +42,7 @@ class LoadSpec:
     request_json: str = "{}"
     token: str = ""
     tokens: TokenPool | None = None
-    switch_tokens: TokenPool | None = None
+    switch_tokens: TokenPool | None = None  # used from switch_at_s into the window, once its file exists
     switch_at_s: float = 0.0
     token_field: str = ""
     token_metadata: str = ""

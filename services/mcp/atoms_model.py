@@ -27,7 +27,7 @@ MAX_OFFSET = 100_000
 MAX_ORG_ID_CHARS = 64
 MAX_ACTOR_CHARS = 255
 _ID_BYTES = 16  # 128 random bits: ids cannot be enumerated or guessed
-_ORG_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+_ORG_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 _E = TypeVar("_E", bound=enum.StrEnum)
 
 
@@ -146,7 +146,7 @@ def clean_org_id(field: str, value: str) -> str:
         InvalidInputError: it is empty, too long or has other characters.
     """
     text = value.strip() if isinstance(value, str) else ""
-    if not _ORG_ID.match(text):
+    if not _ORG_ID.fullmatch(text):
         raise InvalidInputError(field, f"must be 1 to {MAX_ORG_ID_CHARS} letters, digits or _ . : -")
     return text
 

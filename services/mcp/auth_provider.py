@@ -21,7 +21,7 @@ import logging
 from fastmcp.server.auth import RemoteAuthProvider
 from mcp.server.auth.middleware.auth_context import AuthContextMiddleware
 from mcp.server.auth.middleware.bearer_auth import BearerAuthBackend
-from pydantic import AnyHttpUrl
+from pydantic import AnyHttpUrl, ConfigDict, TypeAdapter
 from starlette.authentication import AuthenticationError
 from starlette.middleware import Middleware
 from starlette.middleware.authentication import AuthenticationMiddleware
@@ -33,6 +33,7 @@ from services.mcp.token_verifier import AuthServiceTokenVerifier, AuthUnavailabl
 logger = logging.getLogger(__name__)
 
 RESOURCE_NAME = "Atoms MCP"
+_ISSUER_URL = TypeAdapter(AnyHttpUrl, config=ConfigDict(url_preserve_empty_path=True))
 
 
 class AtomsAuthProvider(RemoteAuthProvider):
@@ -48,7 +49,7 @@ class AtomsAuthProvider(RemoteAuthProvider):
         """
         super().__init__(
             token_verifier=token_verifier,
-            authorization_servers=[AnyHttpUrl(authkit_domain)],
+            authorization_servers=[issuer_identifier(authkit_domain)],
             base_url=base_url,
             resource_name=RESOURCE_NAME,
         )
@@ -63,6 +64,17 @@ class AtomsAuthProvider(RemoteAuthProvider):
             ),
             Middleware(AuthContextMiddleware),
         ]
+
+
+def issuer_identifier(authkit_domain: str) -> AnyHttpUrl:
+    """The authorization server's issuer exactly as its own metadata states it (no added `/`).
+
+    RFC 8414 3.3 and RFC 9728: a client compares the `issuer` of the authorization server
+    metadata with the entry of `authorization_servers` as plain strings. A default AnyHttpUrl
+    renders `https://x.authkit.app` as `https://x.authkit.app/`, which the official Python SDK
+    then refuses as an issuer mismatch, ending the OAuth flow before registration.
+    """
+    return _ISSUER_URL.validate_python(authkit_domain.rstrip("/"))
 
 
 def answer_authentication_error(conn: HTTPConnection, exc: AuthenticationError) -> Response:

@@ -8,11 +8,13 @@ from typing import Any
 
 import uvloop
 
+from services.atoms_grpc.listen_sockets import FACE_HTTP, ListenError
 from services.atoms_grpc.log_format import configure_logging
 from services.mcp.server import route_fastmcp_logs, serve
 from services.mcp.settings import SettingsError, load_mcp_settings, require_authentication
 
-_EXIT_USAGE = 2
+_EXIT_CANNOT_START, _EXIT_USAGE = 1, 2
+_PORT_FLAGS = {FACE_HTTP: "--port"}
 
 
 def register(commands: Any) -> None:
@@ -46,7 +48,11 @@ def add_serve_command(commands: Any) -> None:
 
 
 def run_serve(options: argparse.Namespace) -> int:
-    """Validate the settings, then serve until SIGINT/SIGTERM; exit 2 on a configuration error."""
+    """Validate the settings, then serve until SIGINT/SIGTERM.
+
+    Exits 2 on a configuration error and 1 when the port cannot be bound, each with one line
+    on standard error that says what to change.
+    """
     overrides = {
         "host": options.host,
         "port": options.port,
@@ -61,5 +67,9 @@ def run_serve(options: argparse.Namespace) -> int:
         return _EXIT_USAGE
     configure_logging(service="mcp", level=settings.log_level)
     route_fastmcp_logs()
-    uvloop.run(serve(settings))
+    try:
+        uvloop.run(serve(settings))
+    except ListenError as err:
+        print(f"atoms mcp serve: {err.advice(_PORT_FLAGS)}", file=sys.stderr)
+        return _EXIT_CANNOT_START
     return 0

@@ -1,10 +1,16 @@
 """McpServer: builds the Atoms MCP service from its settings, serves it with uvicorn, stops it cleanly.
 
 Construction order (reverse on stop): store (opened and migrated) -> auth client (one
-long-lived gRPC channel to the auth service) -> FastMCP server with its auth provider and
-tools -> Starlette app -> uvicorn. The app speaks streamable HTTP at `settings.path` in
-stateless mode with JSON responses: any replica can answer any request, which is what
-running several replicas behind a load balancer needs.
+long-lived gRPC channel to the auth service) -> auth service monitor -> FastMCP server with
+its auth provider and tools -> Starlette app -> uvicorn.
+
+Probes: `GET /health` (liveness) answers 200 while the store answers; `GET /ready`
+(readiness) also needs the auth service, as the `AuthServiceMonitor` sees it (with
+hysteresis), and answers 503 with a JSON reason otherwise.
+
+The app speaks streamable HTTP at `settings.path` in stateless mode with JSON responses: any
+replica can answer any request, which is what running several replicas behind a load
+balancer needs.
 """
 
 from __future__ import annotations
@@ -22,8 +28,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from services.atoms_grpc.auth_client import AuthClient, AuthClientPolicy
+from services.atoms_grpc.auth_service_monitor import AuthHealthPolicy, AuthServiceMonitor
 from services.atoms_grpc.embedded_http_server import EmbeddedHttpServer
 from services.atoms_grpc.loopback import is_loopback_host
+from services.atoms_grpc.readiness import AUTH_SERVICE_UNAVAILABLE, READY, Readiness
 from services.atoms_grpc.service_runner import run_until_signalled
 from services.mcp.atoms_store import AtomsStore
 from services.mcp.auth_provider import AtomsAuthProvider
@@ -41,15 +49,23 @@ INSTRUCTIONS = (
     "documents hold requirements. Call whoami to see who you are and what you may change."
 )
 _SHUTDOWN_GRACE_S = 5.0
+STORE_UNAVAILABLE = "STORE_UNAVAILABLE"
 
 
-def build_mcp(settings: McpSettings, *, store: AtomsStore, auth_client: AuthClient | None) -> FastMCP[Any]:
-    """Return the FastMCP server: tools, authentication (or the insecure-dev marker), /health.
+def build_mcp(
+    settings: McpSettings,
+    *,
+    store: AtomsStore,
+    auth_client: AuthClient | None,
+    auth_monitor: AuthServiceMonitor | None = None,
+) -> FastMCP[Any]:
+    """Return the FastMCP server: tools, authentication (or the insecure-dev marker), /health, /ready.
 
     Args:
         settings: validated settings.
         store: the opened store; the caller owns it.
         auth_client: the auth service client; None only when `settings.runs_unauthenticated`.
+        auth_monitor: the auth service's reachability for `/ready`; None leaves it out.
 
     Raises:
         ValueError: `auth_client` is None although authentication is configured.
@@ -75,7 +91,29 @@ def build_mcp(settings: McpSettings, *, store: AtomsStore, auth_client: AuthClie
             return JSONResponse({"status": "unavailable"}, status_code=503)
         return JSONResponse({"status": "ok"})
 
+    @mcp.custom_route("/ready", methods=["GET"])
+    async def ready(request: Request) -> JSONResponse:
+        state = await _readiness(store, auth_monitor)
+        return JSONResponse(
+            state.as_json(), status_code=200 if state.ready else 503, headers={"cache-control": "no-store"}
+        )
+
     return mcp
+
+
+async def _readiness(store: AtomsStore, auth_monitor: AuthServiceMonitor | None) -> Readiness:
+    if auth_monitor is not None and not auth_monitor.reachable:
+        return Readiness.not_ready(
+            AUTH_SERVICE_UNAVAILABLE,
+            f"the auth service at {auth_monitor.target} is {auth_monitor.last_health.value}; "
+            "no caller can be authenticated",
+        )
+    try:
+        await store.ping()
+    except Exception:
+        logger.exception("readiness check failed: the store does not answer")
+        return Readiness.not_ready(STORE_UNAVAILABLE, "the store does not answer")
+    return READY
 
 
 def build_http_app(settings: McpSettings, mcp: FastMCP[Any]) -> Starlette:
@@ -188,6 +226,7 @@ class McpServer:
         store = await AtomsStore.open(settings.database_url.get_secret_value())
         resources.push_async_callback(store.close)
         auth_client: AuthClient | None = None
+        auth_monitor: AuthServiceMonitor | None = None
         if settings.runs_unauthenticated:
             warn_insecure_dev(settings.missing_auth_settings)
         else:
@@ -202,7 +241,13 @@ class McpServer:
                 caller_token=settings.auth_caller_token,
             )
             resources.push_async_callback(auth_client.close)
-        return build_http_app(settings, build_mcp(settings, store=store, auth_client=auth_client))
+            auth_monitor = AuthServiceMonitor(
+                auth_client=auth_client, policy=AuthHealthPolicy(interval_s=settings.auth_health_interval_s)
+            )
+            await auth_monitor.start()
+            resources.push_async_callback(auth_monitor.stop)
+        mcp = build_mcp(settings, store=store, auth_client=auth_client, auth_monitor=auth_monitor)
+        return build_http_app(settings, mcp)
 
 
 def route_fastmcp_logs() -> None:

@@ -86,6 +86,8 @@ class McpSettings(BaseSettings):
         default=30.0, ge=0, le=300, validation_alias=_env("ATOMS_MCP_AUTH_CACHE_TTL_S")
     )
     retry_after_s: int = Field(default=5, ge=1, le=300, validation_alias=_env("ATOMS_MCP_RETRY_AFTER_S"))
+    # How often the auth service's health is checked for `/ready` (not from the environment).
+    auth_health_interval_s: float = Field(default=2.0, gt=0, le=60)
     database_url: SecretStr = Field(
         default=SecretStr(DEFAULT_DATABASE_URL), validation_alias=_env("ATOMS_MCP_DATABASE_URL")
     )
@@ -228,13 +230,16 @@ def load_mcp_settings(
     """
     source = os.environ if environ is None else environ
     data = _values_from(source)
-    data.update({name: value for name, value in (overrides or {}).items() if value is not None})
+    flags = {name: value for name, value in (overrides or {}).items() if value is not None}
+    data.update(flags)
     try:
         return McpSettings.model_validate(data)
     except ValidationError as err:
         error = err.errors()[0]
         name = str(error["loc"][0]) if error["loc"] else "settings"
-        raise SettingsError(_setting_name(name, source), error["msg"].removeprefix("Value error, ")) from err
+        # A bad value from a flag names the flag: the variable may not even be set.
+        setting = f"--{name.replace('_', '-')}" if name in flags else _setting_name(name, source)
+        raise SettingsError(setting, error["msg"].removeprefix("Value error, ")) from err
 
 
 def require_authentication(settings: McpSettings) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import secrets
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,7 @@ import pytest
 from fastmcp import FastMCP
 
 from atoms.agent.v1 import agent_pb2_grpc
+from services.agent.egress_guard import HostResolver
 from services.agent.first_party_mcps import FirstPartyMcp
 from services.agent.server import AgentServer
 from services.agent.settings import AgentSettings, ModelEndpoint
@@ -23,6 +24,7 @@ from services.atoms_grpc.embedded_http_server import EmbeddedHttpServer
 from services.auth.server import AuthServer
 from services.auth.settings import load_auth_settings
 from services.authkit_emulator import EmulatorKeyStore, mint_token, running_emulator
+from tests.support.hostile_mcp import Answer, HostileAnswers
 from tests.support.recording_mcp import RecordingMcp, RecordingMiddleware
 from tests.support.token_factory import remember
 
@@ -48,10 +50,22 @@ async def recording_mcp_factory() -> AsyncIterator[Callable[..., Any]]:
     """Start recording MCP servers on loopback; stop them after the test."""
     running: list[EmbeddedHttpServer] = []
 
-    async def start(name: str, *, required_bearer: str | None = None) -> RecordingMcp:
-        recording = RecordingMcp(url="", required_bearer=required_bearer)
-        app = _recording_server(name).http_app(path="/mcp", stateless_http=True, json_response=True)
-        server = EmbeddedHttpServer(RecordingMiddleware(app, recording))
+    async def start(
+        name: str,
+        *,
+        required_bearer: str | None = None,
+        server_app: FastMCP | None = None,
+        stateless: bool = True,
+        legacy_only: bool = False,
+        answers: Mapping[str, Answer] | None = None,
+    ) -> RecordingMcp:
+        """`server_app` replaces the echo/add server; `stateless=False` with `legacy_only` gives
+        clients a stateful MCP session; `answers` are hostile answers (tests/support/hostile_mcp.py)."""
+        recording = RecordingMcp(url="", required_bearer=required_bearer, legacy_only=legacy_only)
+        mcp_server = server_app if server_app is not None else _recording_server(name)
+        app = mcp_server.http_app(path="/mcp", stateless_http=stateless, json_response=True)
+        inner = HostileAnswers(app, answers) if answers else app
+        server = EmbeddedHttpServer(RecordingMiddleware(inner, recording))
         await server.start()
         running.append(server)
         recording.url = f"{server.base_url}/mcp"
@@ -73,6 +87,7 @@ class AgentStack:
     key_store: EmulatorKeyStore
     first_party: RecordingMcp
     internal_token: str
+    auth: AuthServer | None = None  # the running auth service (tests stop and restart it)
 
     def token(self, subject: str = "user_a", org_id: str = "org_a", **claims: Any) -> str:
         return remember(
@@ -88,7 +103,13 @@ async def agent_stack_factory(tmp_path: Path, recording_mcp_factory) -> AsyncIte
     """Build emulator + auth + agent (with a recording first-party `atoms` server); stop all after."""
     stack = contextlib.AsyncExitStack()
 
-    async def build(*, model: ModelEndpoint | None = None, **agent_overrides: Any) -> AgentStack:
+    async def build(
+        *,
+        model: ModelEndpoint | None = None,
+        resolver: HostResolver | None = None,
+        first_party_stateless: bool = False,
+        **agent_overrides: Any,
+    ) -> AgentStack:
         store = EmulatorKeyStore(path=tmp_path / "keys.json")
         issuer = await stack.enter_async_context(running_emulator(store))
         internal = remember(secrets.token_urlsafe(36))
@@ -110,20 +131,34 @@ async def agent_stack_factory(tmp_path: Path, recording_mcp_factory) -> AsyncIte
             database_url=f"sqlite+aiosqlite:///{tmp_path / 'agent.db'}",
             first_party_mcps=(
                 FirstPartyMcp(
-                    key="atoms", display_name="Atoms MCP", url=first_party.url, requires_user_token=True
+                    key="atoms",
+                    display_name="Atoms MCP",
+                    url=first_party.url,
+                    requires_user_token=True,
+                    stateless=first_party_stateless,
                 ),
             ),
-            allow_loopback_mcp=True,
             model=model,
-            **{"first_party_origins": frozenset({origin_of(first_party.url)}), **agent_overrides},
+            **{
+                "first_party_origins": frozenset({origin_of(first_party.url)}),
+                "allow_loopback_mcp": True,
+                **agent_overrides,
+            },
         )
-        agent = AgentServer(settings)
+        agent = AgentServer(settings) if resolver is None else AgentServer(settings, resolver=resolver)
         port = await agent.start()
         stack.push_async_callback(agent.stop)
         channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
         stack.push_async_callback(channel.close)
         return AgentStack(
-            agent, channel, agent_pb2_grpc.AgentServiceStub(channel), issuer, store, first_party, internal
+            agent,
+            channel,
+            agent_pb2_grpc.AgentServiceStub(channel),
+            issuer,
+            store,
+            first_party,
+            internal,
+            auth=auth,
         )
 
     yield build

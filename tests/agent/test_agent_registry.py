@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
+
 import grpc
 import pytest
 
 from atoms.agent.v1 import agent_pb2
 from tests.support.auth_calls import refusal_of
+from tests.support.fake_dns import PUBLIC_ADDRESS, FakeDns
 
 USER = agent_pb2.MCP_SERVER_SCOPE_USER
 ORG = agent_pb2.MCP_SERVER_SCOPE_ORGANIZATION
+
+
+@pytest.fixture
+def agent_stack_factory(agent_stack_factory):
+    """The agent stack; registered host names (x.example, y.example) resolve through the test's DNS."""
+    dns = FakeDns({"x.example": [PUBLIC_ADDRESS], "y.example": [PUBLIC_ADDRESS]})
+    return functools.partial(agent_stack_factory, resolver=dns)
 
 
 async def _register(stack, token: str, **fields: object) -> agent_pb2.McpServer:
@@ -39,6 +50,13 @@ async def _names(stack, token: str) -> list[str]:
         pytest.param({"name": "Upper", "url": "https://x.example/mcp"}, "name", id="uppercase name"),
         pytest.param({"name": "", "url": "https://x.example/mcp"}, "name", id="empty name"),
         pytest.param({"name": "a" * 65, "url": "https://x.example/mcp"}, "name", id="65 character name"),
+        pytest.param(
+            {"name": "name\n", "url": "https://x.example/mcp"}, "name", id="name ending in a newline"
+        ),
+        pytest.param({"name": "nl", "url": "https://x.example/mcp\n"}, "url", id="url ending in a newline"),
+        pytest.param({"name": "tab", "url": "https://x.exa\tmple/mcp"}, "url", id="url with a tab"),
+        pytest.param({"name": "port", "url": "https://x.example:99999/mcp"}, "url", id="port out of range"),
+        pytest.param({"name": "at", "url": "https://@x.example/mcp"}, "url", id="empty userinfo"),
         pytest.param({"name": "atoms", "url": "https://x.example/mcp"}, "name", id="a system server's name"),
         pytest.param({"name": "plain", "url": "http://x.example/mcp"}, "url", id="plain http off loopback"),
         pytest.param(
@@ -153,3 +171,67 @@ async def test_first_party_server_off_the_origin_allow_list_gets_no_token(agent_
     )
     (atoms,) = reply.servers
     assert (atoms.forwards_user_token, atoms.first_party, dict(atoms.headers)) == (False, False, {})
+
+
+async def _register_outcome(stack, token: str, **fields: object) -> str:
+    try:
+        await _register(stack, token, **fields)
+    except grpc.aio.AioRpcError as err:
+        return refusal_of(err).code.name
+    return "OK"
+
+
+async def test_concurrent_registrations_never_exceed_the_per_user_limit(agent_stack_factory) -> None:
+    stack = await agent_stack_factory(max_servers_per_user=20)
+    token = stack.token()
+    outcomes = await asyncio.gather(
+        *(_register_outcome(stack, token, name=f"s{i}", url="https://x.example/mcp") for i in range(40))
+    )
+    assert sorted(outcomes) == ["OK"] * 20 + ["RESOURCE_EXHAUSTED"] * 20
+    assert len(await _names(stack, token)) == 1 + 20  # the system server and exactly 20
+
+
+async def test_concurrent_registrations_of_one_name_store_one_and_refuse_the_rest(
+    agent_stack_factory,
+) -> None:
+    stack = await agent_stack_factory()
+    token = stack.token()
+    outcomes = await asyncio.gather(
+        *(_register_outcome(stack, token, name="dup", url="https://x.example/mcp") for _ in range(10))
+    )
+    assert sorted(outcomes) == ["ALREADY_EXISTS"] * 9 + ["OK"]
+
+
+ORG_URL = "https://x.example/mcp?api_key=s3cret-in-the-query"
+REDACTED_ORG_URL = "https://x.example/mcp?<redacted>"
+
+
+async def _urls(stack, token: str) -> tuple[str, str]:
+    """The org server's URL as ListMcpServers and as ComposeMcpServers show it to this caller."""
+    listed = await stack.stub.ListMcpServers(
+        agent_pb2.ListMcpServersRequest(), metadata=stack.metadata(token), timeout=10
+    )
+    composed = await stack.stub.ComposeMcpServers(
+        agent_pb2.ComposeMcpServersRequest(), metadata=stack.metadata(token), timeout=10
+    )
+    (in_list,) = [server.url for server in listed.servers if server.name == "vendor"]
+    (in_composition,) = [server.url for server in composed.servers if server.name == "vendor"]
+    return in_list, in_composition
+
+
+async def test_a_member_sees_an_org_servers_url_without_its_query(agent_stack_factory) -> None:
+    stack = await agent_stack_factory()
+    admin = stack.token("user_admin", role="admin")
+    registered = await _register(stack, admin, name="vendor", url=ORG_URL, scope=ORG)
+    assert registered.url == ORG_URL
+    assert await _urls(stack, stack.token("user_member")) == (REDACTED_ORG_URL, REDACTED_ORG_URL)
+    assert await _urls(stack, admin) == (ORG_URL, ORG_URL)
+    manager = stack.token("user_manager", permissions=["mcp_servers:manage"])
+    assert await _urls(stack, manager) == (ORG_URL, ORG_URL)
+
+
+async def test_the_registering_user_keeps_seeing_the_whole_url(agent_stack_factory) -> None:
+    stack = await agent_stack_factory()
+    with_permission = stack.token("user_reg", permissions=["mcp_servers:manage"])
+    await _register(stack, with_permission, name="vendor", url=ORG_URL, scope=ORG)
+    assert await _urls(stack, stack.token("user_reg")) == (ORG_URL, ORG_URL)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
+from services.agent.errors import AgentError, McpServerLimitError, McpServerNameTakenError
 from services.agent.mcp_registry import AuthType, McpRegistry, NewMcpServer, ServerScope
 from services.atoms_grpc.principal import Principal, PrincipalKind
 
@@ -46,9 +48,49 @@ async def test_registered_servers_are_visible_to_their_owner_and_org_only(regist
 
 async def test_a_taken_name_is_reported_and_nothing_is_stored(registry: McpRegistry) -> None:
     alice = _user("alice", f"org_{uuid.uuid4().hex}")
-    assert await registry.register(alice, _server("dup")) is not None
-    assert await registry.register(alice, _server("dup")) is None
+    await registry.register(alice, _server("dup"), limit=20)
+    with pytest.raises(McpServerNameTakenError):
+        await registry.register(alice, _server("dup"), limit=20)
     assert await registry.count_owned(alice, ServerScope.USER) == 1
+
+
+async def _outcome(registry: McpRegistry, alice: Principal, server: NewMcpServer, limit: int) -> str:
+    try:
+        await registry.register(alice, server, limit=limit)
+    except AgentError as err:
+        return err.reason
+    return "stored"
+
+
+async def test_concurrent_registrations_store_exactly_the_limit(registry: McpRegistry) -> None:
+    alice = _user("alice", f"org_{uuid.uuid4().hex}")
+    outcomes = await asyncio.gather(*(_outcome(registry, alice, _server(f"s{i}"), 20) for i in range(40)))
+    assert sorted(outcomes) == ["MCP_SERVER_LIMIT"] * 20 + ["stored"] * 20
+    assert await registry.count_owned(alice, ServerScope.USER) == 20
+
+
+async def test_the_limit_counts_per_owner_and_scope(registry: McpRegistry) -> None:
+    org = f"org_{uuid.uuid4().hex}"
+    alice, bob = _user("alice", org), _user("bob", org)
+    await registry.register(alice, _server("mine"), limit=1)
+    await registry.register(bob, _server("mine"), limit=1)
+    await registry.register(alice, _server("shared", ServerScope.ORGANIZATION), limit=1)
+    with pytest.raises(McpServerLimitError):
+        await registry.register(bob, _server("other", ServerScope.ORGANIZATION), limit=1)
+
+
+async def test_concurrent_registrations_of_one_name_store_one(registry: McpRegistry) -> None:
+    alice = _user("alice", f"org_{uuid.uuid4().hex}")
+    outcomes = await asyncio.gather(*(_outcome(registry, alice, _server("dup"), 20) for _ in range(10)))
+    assert sorted(outcomes) == ["MCP_SERVER_NAME_TAKEN"] * 9 + ["stored"]
+    assert [s.name for s in await registry.list_visible(alice)] == ["dup"]
+
+
+async def test_the_registering_user_is_stored(registry: McpRegistry) -> None:
+    org = f"org_{uuid.uuid4().hex}"
+    await registry.register(_user("alice", org), _server("shared", ServerScope.ORGANIZATION))
+    (stored,) = await registry.list_visible(_user("bob", org))
+    assert stored.created_by == "alice"
 
 
 async def test_the_stored_credential_comes_back_only_to_the_agent_and_never_in_repr(

@@ -42,6 +42,7 @@ from tests.support.token_factory import remember
 
 INTERNAL_TOKEN = remember(secrets.token_urlsafe(36))
 AUTH_SERVICE = auth_pb2.DESCRIPTOR.services_by_name["AuthService"]
+AUDIENCE = "urn:atoms:echo"
 
 
 class EchoServicer(auth_pb2_grpc.AuthServiceServicer):
@@ -104,7 +105,7 @@ async def start_echo(auth_address: str) -> AsyncIterator:
 
     async def start(downstream_address: str | None = None, **config: object) -> EchoService:
         service = EchoService(
-            GrpcServiceConfig(name="echo", auth_address=auth_address, **config),  # type: ignore[arg-type]
+            GrpcServiceConfig(name="echo", audience=AUDIENCE, auth_address=auth_address, **config),  # type: ignore[arg-type]
             downstream_address=downstream_address,
         )
         await service.start()
@@ -139,7 +140,7 @@ async def _health(port: int, service: str = "") -> int:
 
 
 def test_standard_chain_runs_request_id_access_log_status_mapping_then_auth() -> None:
-    chain = standard_interceptors(AuthClient(target="127.0.0.1:1"))
+    chain = standard_interceptors(AuthClient(target="127.0.0.1:1"), audience=AUDIENCE)
     assert [type(interceptor) for interceptor in chain] == [
         RequestIdInterceptor,
         AccessLogInterceptor,
@@ -155,7 +156,7 @@ def test_standard_chain_runs_request_id_access_log_status_mapping_then_auth() ->
 )
 def test_config_refuses_a_bad_value_up_front(bad: dict[str, object]) -> None:
     with pytest.raises(ValueError):  # noqa: PT011 - each case has its own message
-        GrpcServiceConfig(**{"name": "echo", **bad})  # type: ignore[arg-type]
+        GrpcServiceConfig(**{"name": "echo", "audience": AUDIENCE, **bad})  # type: ignore[arg-type]
 
 
 async def test_started_service_is_serving_and_handlers_see_the_principal(start_echo) -> None:
@@ -224,7 +225,9 @@ async def test_failed_start_closes_what_build_already_opened(auth_address: str) 
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         service = EchoService(
-            GrpcServiceConfig(name="echo", port=busy.getsockname()[1], auth_address=auth_address)
+            GrpcServiceConfig(
+                name="echo", audience=AUDIENCE, port=busy.getsockname()[1], auth_address=auth_address
+            )
         )
         with pytest.raises(RuntimeError, match="cannot listen"):
             await service.start()
@@ -241,7 +244,9 @@ async def test_service_configured_with_tls_serves_tls_only(auth_address: str, tm
     ca = TestCertificateAuthority(tmp_path)
     server_tls = TlsConfig.from_environment(ca.issue("echo").environment())
     auth_client = AuthClient(target=auth_address)  # the test's auth service speaks plaintext
-    service = EchoService(GrpcServiceConfig(name="echo", tls=server_tls), auth_client=auth_client)
+    service = EchoService(
+        GrpcServiceConfig(name="echo", audience=AUDIENCE, tls=server_tls), auth_client=auth_client
+    )
     await service.start()
     try:
         client_tls = TlsConfig.from_environment({"ATOMS_TLS_CA_FILE": str(ca.ca_file)})

@@ -184,3 +184,57 @@ async def test_operator_path_emulator_auth_service_token_and_grpcurl(emulator) -
     assert any("event loop uvloop" in record["message"] for record in records)
     assert any(record["message"] == "gRPC server stopped" for record in records)
     assert all(secret not in line for line in auth.lines for secret in ISSUED_TOKENS)
+
+
+def _problem_lines(stderr: str) -> list[str]:
+    """What the program printed besides its JSON log lines."""
+    return [line for line in stderr.splitlines() if line.strip() and not line.startswith("{")]
+
+
+async def _serve_internal_only(*flags: str, **variables: str) -> tuple[int, str]:
+    env = _clean_env(ATOMS_INTERNAL_TOKEN=remember("i" * 40), **variables)
+    code, _, err = await _run(PYTHON, "-m", "services.cli", "auth", "serve", *flags, env=env)
+    return code, err
+
+
+async def test_serve_on_a_grpc_port_in_use_exits_1_with_one_line_naming_the_port_and_the_flag(
+    occupied_port: int,
+) -> None:
+    code, err = await _serve_internal_only("--port", str(occupied_port), "--no-metrics")
+    assert code == 1
+    assert "Traceback" not in err
+    assert _problem_lines(err) == [
+        f"atoms auth serve: cannot listen on 127.0.0.1:{occupied_port} for gRPC: the port is in use; "
+        "stop what holds it or choose another port with --port (0 picks a free one)"
+    ]
+
+
+async def test_serve_with_a_metrics_port_in_use_exits_1_with_one_line_naming_the_metrics_flag(
+    occupied_port: int,
+) -> None:
+    code, err = await _serve_internal_only("--port", "0", "--metrics-port", str(occupied_port))
+    assert code == 1
+    assert "Traceback" not in err
+    assert _problem_lines(err) == [
+        f"atoms auth serve: cannot listen on 127.0.0.1:{occupied_port} for metrics: the port is in use; "
+        "stop what holds it or choose another port with --metrics-port (0 picks a free one)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("flags", "variables"),
+    [
+        pytest.param(("--log-level", "LOUD"), {}, id="flag"),
+        pytest.param((), {"ATOMS_LOG_LEVEL": "LOUD"}, id="ATOMS_LOG_LEVEL"),
+    ],
+)
+async def test_an_unknown_log_level_exits_2_naming_the_setting(
+    flags: tuple[str, ...], variables: dict[str, str]
+) -> None:
+    code, err = await _serve_internal_only("--port", "0", "--no-metrics", *flags, **variables)
+    assert code == 2
+    assert "Traceback" not in err
+    assert _problem_lines(err) == [
+        "atoms auth serve: configuration error: --log-level / ATOMS_LOG_LEVEL: 'LOUD' is not a log level; "
+        "use DEBUG, INFO, WARNING or ERROR"
+    ]

@@ -1,4 +1,4 @@
-"""Fixtures for the AuthKit emulator tests: a fake clock, key files in tmp_path, a live emulator."""
+"""Fixtures for the AuthKit emulator tests: a fake clock, key files in tmp_path, live emulators."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import jwt
 import pytest
 
 from services.authkit_emulator import EmulatorKeyStore, running_emulator
+from tests.support.local_authkit import LocalAuthKit, local_authkit
 
 START = 1_800_000_000.0
 
@@ -81,3 +82,10 @@ def fetch_jwks() -> Callable[..., Awaitable[jwt.PyJWKSet]]:
 def verify() -> Callable[..., dict[str, object]]:
     """`verify(token, keys, issuer=...)`: check signature, issuer and expiry; return the claims."""
     return _verify
+
+
+@pytest.fixture
+async def authkit(tmp_path: Path) -> AsyncIterator[LocalAuthKit]:
+    """A local AuthKit with the test application and a clock the test moves (tests.support.local_authkit)."""
+    async with local_authkit(tmp_path) as kit:
+        yield kit

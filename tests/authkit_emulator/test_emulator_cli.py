@@ -52,13 +52,13 @@ async def test_dev_token_cli_prints_a_verifiable_token(capsys, http, emulator, k
     assert (claims["sub"], claims["org_id"]) == ("user_1", "org_1")
 
 
-def test_dev_token_cli_prints_only_the_token(capsys, key_file):
+def test_dev_token_cli_prints_only_the_token(capsys, store, key_file):
     _, out, _ = run_dev(capsys, "token", "--sub", "user_1", "--keys-file", str(key_file))
 
     assert re.fullmatch(r"[\w-]+\.[\w-]+\.[\w-]+\n", out)
 
 
-def test_dev_token_cli_splits_comma_separated_lists(capsys, key_file):
+def test_dev_token_cli_splits_comma_separated_lists(capsys, store, key_file):
     _, out, _ = run_dev(
         capsys,
         "token",
@@ -77,13 +77,13 @@ def test_dev_token_cli_splits_comma_separated_lists(capsys, key_file):
     assert claims["scope"] == "openid atoms:mcp"
 
 
-def test_dev_token_cli_defaults_the_issuer_to_the_default_emulator_address(capsys, key_file):
+def test_dev_token_cli_defaults_the_issuer_to_the_default_emulator_address(capsys, store, key_file):
     _, out, _ = run_dev(capsys, "token", "--sub", "user_1", "--keys-file", str(key_file))
 
     assert jwt.decode(out.strip(), options={"verify_signature": False})["iss"] == "http://127.0.0.1:8100"
 
 
-def test_dev_token_cli_refuses_an_out_of_range_ttl_with_usage_exit_code(capsys, key_file):
+def test_dev_token_cli_refuses_an_out_of_range_ttl_with_usage_exit_code(capsys, store, key_file):
     code, out, err = run_dev(capsys, "token", "--sub", "user_1", "--ttl", "0", "--keys-file", str(key_file))
 
     assert (code, out) == (2, "")

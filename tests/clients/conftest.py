@@ -104,6 +104,7 @@ async def client_stack(tmp_path: Path, start_auth_server: Callable[..., Any]) ->
                 "ATOMS_AUTH_ADDR": auth_address,
                 "ATOMS_MCP_URL": mcp_url,
                 "ATOMS_AGENT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'agent.db'}",
+                "ATOMS_AGENT_MCP_EGRESS_ALLOW": "docs.example",
                 "ATOMS_LLM_BASE_URL": f"{model_server.base_url}/v1",
                 "ATOMS_LLM_MODEL": "fake-model",
                 "ATOMS_LLM_API_KEY": MODEL_KEY,

@@ -9,9 +9,14 @@ import sys
 from dataclasses import dataclass
 
 import pytest
+from pydantic import SecretStr
+from starlette.applications import Starlette
 
 from services.agent_client.cli import UsageError, parse_tool_arguments
+from services.atoms_grpc.embedded_http_server import EmbeddedHttpServer
+from services.auth.settings import AuthSettings, InternalTokenSpec
 from tests.clients.conftest import ORG_ID, ClientStack, tampered
+from tests.support.token_factory import remember
 
 _CLIENT_VARIABLES = ("ATOMS_TOKEN", "ATOMS_AGENT_ADDR", "ATOMS_AGENT_HTTP_URL", "ATOMS_AGENT_TIMEOUT_S")
 
@@ -131,3 +136,60 @@ def test_tool_arguments_are_read_as_text_or_json(items: list[str], arguments: di
 def test_a_malformed_tool_argument_is_a_usage_error(item: str) -> None:
     with pytest.raises(UsageError):
         parse_tool_arguments([item])
+
+
+@pytest.mark.parametrize(
+    ("prefix", "via"),
+    [
+        pytest.param("Bearer ", "env", id="ATOMS_TOKEN=Bearer ..."),
+        pytest.param("bearer ", "flag", id="--token 'bearer ...'"),
+    ],
+)
+async def test_a_token_pasted_with_its_bearer_prefix_is_accepted(client_stack, prefix: str, via: str) -> None:
+    token = client_stack.token("user_pasted")
+    pasted = f"{prefix}{token}"
+    given = {"ATOMS_TOKEN": pasted} if via == "env" else {}
+    flags = ["--token", pasted] if via == "flag" else []
+    done = await atoms("call-tool", *flags, "atoms", "whoami", **given, **_at(client_stack))
+    assert done.code == 0, done.stderr
+    assert json.loads(done.stdout)["subject"] == "user_pasted"
+
+
+@pytest.fixture
+async def not_the_agent(start_auth_server) -> str:
+    """The address of a real gRPC service that is not the agent (an auth service)."""
+    token = remember("clients-not-the-agent-internal-" + "t" * 16)
+    auth = await start_auth_server(
+        AuthSettings(internal_tokens=(InternalTokenSpec("agent", SecretStr(token)),))
+    )
+    return f"127.0.0.1:{auth.port}"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [pytest.param(["call-tool", "atoms", "whoami"], id="call-tool"), pytest.param(["chat", "hi"], id="chat")],
+)
+async def test_a_grpc_service_that_is_not_the_agent_is_named_with_the_setting_to_fix(
+    not_the_agent: str, command: list[str]
+) -> None:
+    done = await atoms(*command, ATOMS_TOKEN="any-token", ATOMS_AGENT_ADDR=not_the_agent)
+    assert done.code == 2
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines() == [
+        f"atoms {command[0]}: {not_the_agent} answered UNIMPLEMENTED, so it is not the agent; point "
+        "ATOMS_AGENT_ADDR or --agent at the agent's gRPC address (default 127.0.0.1:50052)"
+    ]
+
+
+async def test_an_http_server_that_is_not_the_agent_is_named_with_the_setting_to_fix() -> None:
+    server = EmbeddedHttpServer(Starlette(), lifespan="off")
+    await server.start()
+    try:
+        done = await atoms("chat", "--http-url", server.base_url, "hi", ATOMS_TOKEN="any-token")
+    finally:
+        await server.stop()
+    assert done.code == 2
+    assert done.stderr.strip().splitlines() == [
+        f"atoms chat: {server.base_url} answered HTTP 404, so it is not the agent; point "
+        "ATOMS_AGENT_HTTP_URL or --http-url at the agent's HTTP address (default http://127.0.0.1:3284)"
+    ]

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
+from services.agent.server import AGENT_SERVICE_NAME
 from services.agent.settings import load_agent_settings
 from services.auth.settings import SettingsError, load_auth_settings
 from services.cli import build_parser
@@ -131,23 +132,27 @@ def test_container_command_is_a_valid_atoms_command_line(manifests: list[dict[st
     assert options.port in {port["containerPort"] for port in container["ports"]}
 
 
-@pytest.mark.parametrize(
-    ("name", "port"),
-    [pytest.param("atoms-auth", 50051, id="auth"), pytest.param("atoms-agent", 50052, id="agent")],
-)
-def test_grpc_services_are_probed_through_grpc_health(
-    manifests: list[dict[str, Any]], name: str, port: int
+def test_auth_service_is_probed_through_grpc_health(manifests: list[dict[str, Any]]) -> None:
+    container = _container(_one(manifests, "Deployment", "atoms-auth"))
+
+    assert container["readinessProbe"]["grpc"] == {"port": 50051}
+    assert container["livenessProbe"]["grpc"] == {"port": 50051}
+
+
+def test_agent_readiness_is_its_service_health_and_liveness_the_overall_health(
+    manifests: list[dict[str, Any]],
 ) -> None:
-    container = _container(_one(manifests, "Deployment", name))
+    container = _container(_one(manifests, "Deployment", "atoms-agent"))
 
-    assert container["readinessProbe"]["grpc"] == {"port": port}
-    assert container["livenessProbe"]["grpc"] == {"port": port}
+    # The per-service name goes NOT_SERVING while the auth service is unreachable; "" does not.
+    assert container["readinessProbe"]["grpc"] == {"port": 50052, "service": AGENT_SERVICE_NAME}
+    assert container["livenessProbe"]["grpc"] == {"port": 50052}
 
 
-def test_mcp_is_probed_through_http_health(manifests: list[dict[str, Any]]) -> None:
+def test_mcp_readiness_is_ready_and_liveness_is_health(manifests: list[dict[str, Any]]) -> None:
     container = _container(_one(manifests, "Deployment", "atoms-mcp"))
 
-    assert container["readinessProbe"]["httpGet"] == {"path": "/health", "port": "http"}
+    assert container["readinessProbe"]["httpGet"] == {"path": "/ready", "port": "http"}
     assert container["livenessProbe"]["httpGet"] == {"path": "/health", "port": "http"}
 
 
@@ -227,6 +232,7 @@ def test_agent_accepts_its_manifest_configuration(manifests: list[dict[str, Any]
     settings = load_agent_settings(_environment(manifests, _one(manifests, "Deployment", "atoms-agent")))
 
     assert settings.auth_address == "atoms-auth:50051"
+    assert settings.audience == "urn:atoms:agent"
     assert settings.first_party_origins == frozenset({"http://atoms-mcp:8000"})
 
 

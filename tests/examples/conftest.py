@@ -82,7 +82,8 @@ async def notes_stack(tmp_path_factory) -> AsyncIterator[NotesStack]:
                     "ATOMS_MCP_URL": mcp_url,
                     "ATOMS_AGENT_DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'agent.db'}",
                 },
-                overrides={"port": 0, "http_port": None},
+                # Free ports: load_agent_settings ignores None overrides, so None kept the default 3284.
+                overrides={"port": 0, "http_port": 0},
             )
         )
         await agent.start()

@@ -251,7 +251,10 @@ async def walkthrough(tmp_path_factory) -> AsyncIterator[Walkthrough]:
     (workdir / "examples").symlink_to(REPO_ROOT / "examples")
     ports = {name: str(_free_port()) for name in PORT_VARIABLES}
     (workdir / "shell.env").write_text("".join(f"export {k}={v}\n" for k, v in ports.items()))
-    walkthrough = Walkthrough(workdir=workdir, env={**_clean_env(), **ports})
+    # The page runs from the repository root, where `atoms dev …` finds var/authkit/keys.json by
+    # itself; the scratch directory is outside any repository, so it names the same file.
+    keys_file = {"ATOMS_AUTHKIT_KEYS_FILE": str(workdir / "var" / "authkit" / "keys.json")}
+    walkthrough = Walkthrough(workdir=workdir, env={**_clean_env(), **ports, **keys_file})
     try:
         for block in doc_blocks():
             if block.kind == "background":
@@ -286,6 +289,14 @@ async def test_call_without_a_token_is_unauthenticated_missing_token(walkthrough
     assert code != 0
     error = json.loads(output)
     assert (error["code"], error["details"][0]["reason"]) == (16, "MISSING_TOKEN")
+
+
+@on_the_walkthrough_loop
+async def test_token_for_another_audience_is_refused_invalid_audience(walkthrough: Walkthrough) -> None:
+    code, output = walkthrough.runs["wrong-audience"]
+    assert code != 0
+    error = json.loads(output)
+    assert (error["code"], error["details"][0]["reason"]) == (16, "INVALID_AUDIENCE")
 
 
 @on_the_walkthrough_loop

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -18,11 +19,19 @@ class RecordingServicer(auth_pb2_grpc.AuthServiceServicer):
 
     tokens: list[str] = field(default_factory=list)
     authorization: list[str] = field(default_factory=list)
+    _received: asyncio.Condition = field(default_factory=asyncio.Condition)
+
+    async def wait_for_calls(self, count: int) -> None:
+        """Return once `count` calls have arrived in all."""
+        async with self._received:
+            await self._received.wait_for(lambda: len(self.tokens) >= count)
 
     async def ValidateToken(
         self, request: auth_pb2.ValidateTokenRequest, context: grpc.aio.ServicerContext
     ) -> auth_pb2.ValidateTokenResponse:
         self.tokens.append(request.token)
+        async with self._received:
+            self._received.notify_all()
         self.authorization += [v for k, v in context.invocation_metadata() or () if k == "authorization"]
         if request.token.startswith("bad"):
             await context.abort(grpc.StatusCode.UNAUTHENTICATED, "refused")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 
 from atoms.auth.v1 import auth_pb2
 from services.loadgen import LoadSpec, LoadSpecError, TokenPool, run_load
+from services.loadgen.bench.token_pools import write_pool
 from services.loadgen.call_source import CallEncoder
 from services.loadgen.load_spec import normalise_method
 from tests.loadgen.conftest import RecordingServer
@@ -133,6 +135,43 @@ async def test_the_pool_switches_to_the_second_file_mid_window(recording_server,
     assert seen[0] == "before"
     assert seen[-1] == "after"
     assert seen.index("after") > seen.index("before")
+
+
+async def test_a_switch_pool_written_late_is_used_once_it_appears_and_nothing_fails(
+    recording_server, tmp_path
+) -> None:
+    # The rotation bench writes its second pool during the run; on a loaded machine that can
+    # be after the switch instant. The calls must go on with the first pool until it appears.
+    first = _pool(tmp_path, ["before"], "first.tokens")
+    second = tmp_path / "second.tokens"
+    loop = asyncio.get_running_loop()
+    started: asyncio.Future[float] = loop.create_future()
+    spec = _spec(
+        recording_server,
+        token="",
+        tokens=TokenPool(first),
+        switch_tokens=TokenPool(second),
+        switch_at_s=0.2,
+        warmup_s=0.1,
+        duration_s=4.0,
+    )
+    run = asyncio.ensure_future(
+        asyncio.to_thread(
+            run_load, spec, on_start=lambda at: loop.call_soon_threadsafe(started.set_result, at)
+        )
+    )
+    switch_at = await started + spec.warmup_s + spec.switch_at_s
+    await asyncio.sleep(max(0.0, switch_at - time.monotonic()))  # to the planned instant, not a wait
+    sent_by_the_switch = len(recording_server.servicer.tokens)
+    more_calls = asyncio.ensure_future(recording_server.servicer.wait_for_calls(sent_by_the_switch + 20))
+    await asyncio.wait({run, more_calls}, timeout=30, return_when=asyncio.FIRST_COMPLETED)
+    more_calls.cancel()
+    write_pool(second, ["after"])
+    result = await run
+    seen = recording_server.servicer.tokens
+    assert result.errors == 0
+    assert seen[sent_by_the_switch + 19] == "before"  # the missing file did not stop the calls
+    assert seen[-1] == "after"
 
 
 async def test_the_result_is_written_as_json(recording_server, tmp_path) -> None:

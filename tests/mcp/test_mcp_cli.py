@@ -87,3 +87,31 @@ async def test_insecure_dev_process_warns_serves_and_stops_cleanly_on_sigterm(tm
     assert all(e["service"] == "mcp" for e in entries)
     assert result.meta["insecure_dev"] is True
     assert process.returncode == 0
+
+
+def _problem_lines(stderr: bytes) -> list[str]:
+    """What the program printed besides its JSON log lines."""
+    return [line for line in stderr.decode().splitlines() if line.strip() and not line.startswith("{")]
+
+
+async def test_serve_on_a_port_in_use_exits_1_with_one_line_naming_the_port_and_the_flag(
+    tmp_path: Path, occupied_port: int
+) -> None:
+    process = await _spawn(tmp_path, "--port", str(occupied_port), "--insecure-dev")
+    _, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode == 1
+    assert b"Traceback" not in stderr
+    assert _problem_lines(stderr) == [
+        f"atoms mcp serve: cannot listen on 127.0.0.1:{occupied_port} for HTTP: the port is in use; "
+        "stop what holds it or choose another port with --port (0 picks a free one)"
+    ]
+
+
+async def test_an_unknown_log_level_flag_exits_2_naming_the_flag(tmp_path: Path) -> None:
+    process = await _spawn(tmp_path, "--port", "0", "--insecure-dev", "--log-level", "LOUD")
+    _, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode == 2
+    assert _problem_lines(stderr) == [
+        "atoms mcp serve: configuration error: --log-level: must be one of "
+        "CRITICAL, DEBUG, ERROR, INFO, WARNING"
+    ]

@@ -1,13 +1,15 @@
 """A local server speaking the OpenAI chat-completions streaming protocol, scripted for tests.
 
-First turn: it asks for one tool call. Second turn (the conversation holds the tool result):
-it streams an answer quoting the result. It records every request body it receives.
+First turn: it asks for one tool call (or `repeat` copies of it, or the calls `pick_calls`
+chooses from the tools the request offers, or it streams `first_turn_deltas` as they are).
+Second turn (the conversation holds the tool results): it streams an answer quoting the last
+result. It records every request body it receives.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +25,9 @@ class FakeModel:
 
     tool_name: str
     tool_arguments: dict[str, Any]
+    repeat: int = 1
+    first_turn_deltas: list[dict[str, Any]] | None = None
+    pick_calls: Callable[[list[dict[str, Any]]], list[tuple[str, dict[str, Any]]]] | None = None
     requests: list[dict[str, Any]] = field(default_factory=list)
     authorizations: list[str | None] = field(default_factory=list)
 
@@ -36,8 +41,33 @@ class FakeModel:
         if not body.get("stream"):
             return JSONResponse({"error": {"message": "this fake only streams"}}, status_code=400)
         tool_results = [m for m in body["messages"] if m.get("role") == "tool"]
-        chunks = self._answer(tool_results[-1]["content"]) if tool_results else self._tool_call()
+        if tool_results:
+            chunks = self._answer(tool_results[-1]["content"])
+        elif self.first_turn_deltas is not None:
+            chunks = [_chunk(delta) for delta in self.first_turn_deltas]
+        elif self.pick_calls is not None:
+            chunks = self._many_calls(self.pick_calls(body.get("tools") or []))
+        elif self.repeat > 1:
+            chunks = self._many_calls([(self.tool_name, self.tool_arguments)] * self.repeat)
+        else:
+            chunks = self._tool_call()
         return StreamingResponse(_sse(chunks), media_type="text/event-stream")
+
+    def _many_calls(self, calls: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+        fragments = [
+            {
+                "index": index,
+                "id": f"call_{index + 1}",
+                "type": "function",
+                "function": {"name": name, "arguments": json.dumps(arguments)},
+            }
+            for index, (name, arguments) in enumerate(calls)
+        ]
+        return [
+            _chunk({"role": "assistant", "content": "Let me check. "}),
+            _chunk({"tool_calls": fragments}),
+            _chunk({}, finish_reason="tool_calls"),
+        ]
 
     def _tool_call(self) -> list[dict[str, Any]]:
         arguments = json.dumps(self.tool_arguments)

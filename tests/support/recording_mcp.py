@@ -1,4 +1,9 @@
-"""Recording what an MCP server receives: each request's Authorization header and JSON-RPC method."""
+"""Recording what an MCP server receives: each request's Authorization header and JSON-RPC method.
+
+It also records the `Mcp-Session-Id` values the server hands out (to check they never reach a
+log line), and can play a pre-2026 server: one that refuses `server/discover`, so clients fall
+back to the `initialize` handshake and get a stateful MCP session.
+"""
 
 from __future__ import annotations
 
@@ -24,6 +29,8 @@ class RecordingMcp:
     url: str
     requests: list[RecordedRequest] = field(default_factory=list)
     required_bearer: str | None = None
+    legacy_only: bool = False
+    session_ids: list[str] = field(default_factory=list)
 
     @property
     def authorizations(self) -> list[str | None]:
@@ -61,6 +68,9 @@ class RecordingMiddleware:
         except (ValueError, AttributeError):
             method = "?"
         self.recording.requests.append(RecordedRequest(headers.get("authorization"), method))
+        if self.recording.legacy_only and method == "server/discover":
+            await _send_method_not_found(send, body)
+            return
         required = self.recording.required_bearer
         if required is not None and headers.get("authorization") != f"Bearer {required}":
             await send(
@@ -77,4 +87,21 @@ class RecordingMiddleware:
                 return {"type": "http.request", "body": bytes(body), "more_body": False}
             return await receive()
 
-        await self.app(scope, replay, send)
+        async def record_session_id(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                for name, value in message.get("headers", []):
+                    if name.decode().lower() == "mcp-session-id":
+                        self.recording.session_ids.append(value.decode())
+            await send(message)
+
+        await self.app(scope, replay, record_session_id)
+
+
+async def _send_method_not_found(send: Send, body: bytes) -> None:
+    """What a server that predates MCP 2026 answers to `server/discover`."""
+    request_id = json.loads(body).get("id")
+    error = {"jsonrpc": "2.0", "id": request_id, "error": {"code": -32601, "message": "Method not found"}}
+    await send(
+        {"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]}
+    )
+    await send({"type": "http.response.body", "body": json.dumps(error).encode()})

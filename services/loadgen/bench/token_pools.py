@@ -22,9 +22,14 @@ _IN_PROCESS_LIMIT = 2000
 def mint_pool(
     keys_file: Path, *, issuer: str, count: int, path: Path, processes: int = 2, tag: str = "pool"
 ) -> Path:
-    """Write `count` distinct valid tokens (distinct `sub`, `sid`, `jti`) to `path`; return it."""
+    """Write `count` distinct valid tokens (distinct `sub`, `sid`, `jti`) to `path`; return it.
+
+    The file appears whole (written aside, then renamed), like every pool file of the bench.
+    """
+    partial = path.with_suffix(".writing")
     if count <= _IN_PROCESS_LIMIT or processes <= 1:
-        _mint_range(keys_file, issuer, tag, 0, count, path)
+        _mint_range(keys_file, issuer, tag, 0, count, partial)
+        partial.replace(path)
         return path
     context = multiprocessing.get_context("spawn")
     bounds = [(count * i // processes, count * (i + 1) // processes) for i in range(processes)]
@@ -34,10 +39,11 @@ def mint_pool(
             _mint_range,
             [(keys_file, issuer, tag, lo, hi, part) for (lo, hi), part in zip(bounds, parts, strict=True)],
         )
-    with path.open("wb") as joined:
+    with partial.open("wb") as joined:
         for part in parts:
             joined.write(part.read_bytes())
             part.unlink()
+    partial.replace(path)
     return path
 
 
@@ -61,7 +67,11 @@ def mint_unknown_kid_tokens(keys_file: Path, *, issuer: str, count: int) -> list
 
 
 def write_pool(path: Path, lines: list[str]) -> Path:
-    """Write lines (`TOKEN` or `CODE TOKEN`) to a pool file, atomically."""
+    """Write lines (`TOKEN` or `CODE TOKEN`) to a pool file, atomically.
+
+    A load run may be waiting for this file to switch pools mid-window (the rotation bench):
+    it must never see it half written, so it is written aside and renamed into place.
+    """
     partial = path.with_suffix(".writing")
     partial.write_text("\n".join(lines) + "\n", encoding="utf-8")
     partial.replace(path)

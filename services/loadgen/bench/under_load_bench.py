@@ -1,8 +1,10 @@
 """The auth service under load while things go wrong: a key rotation, random kids, a restart.
 
 - Rotation: mid-window the emulator rotates its signing key (POST /dev/rotate, the new key
-  signs at once) and the load switches to tokens signed by the new key; the auth service
-  must fetch the new key on the first unknown kid and refuse nothing.
+  signs at once) and the load switches to tokens signed by the new key as soon as their
+  pool file is written (renamed into place whole; a late file delays the switch, never
+  fails a call); the auth service must fetch the new key on the first unknown kid and
+  refuse nothing.
 - Random kids: 1,000 tokens naming kids the issuer never published, spread over a window
   of valid calls; valid throughput must hold and the issuer must see at most one fetch per
   cooldown (the rest is refused from the negative cache).

@@ -45,6 +45,7 @@ class ErrorReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ERROR_REASON_MODEL_NOT_CONFIGURED: _ClassVar[ErrorReason]
     ERROR_REASON_MODEL_UNAVAILABLE: _ClassVar[ErrorReason]
     ERROR_REASON_MCP_PROTOCOL_ERROR: _ClassVar[ErrorReason]
+    ERROR_REASON_MCP_LIMIT_EXCEEDED: _ClassVar[ErrorReason]
 MCP_SERVER_SCOPE_UNSPECIFIED: McpServerScope
 MCP_SERVER_SCOPE_SYSTEM: McpServerScope
 MCP_SERVER_SCOPE_ORGANIZATION: McpServerScope
@@ -68,6 +69,7 @@ ERROR_REASON_TOOL_NOT_FOUND: ErrorReason
 ERROR_REASON_MODEL_NOT_CONFIGURED: ErrorReason
 ERROR_REASON_MODEL_UNAVAILABLE: ErrorReason
 ERROR_REASON_MCP_PROTOCOL_ERROR: ErrorReason
+ERROR_REASON_MCP_LIMIT_EXCEEDED: ErrorReason
 
 class McpServer(_message.Message):
     __slots__ = ("id", "name", "url", "transport", "auth_type", "scope", "enabled", "first_party", "create_time")

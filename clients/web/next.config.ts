@@ -1,0 +1,33 @@
+/**
+ * Next.js configuration of the Atoms chat front end.
+ *
+ * No setting is read here: the app reads its settings (WORKOS_*, ATOMS_*) at request time,
+ * so one build runs in every environment. The root is the repository, because
+ * `@atoms/agent-client` is a local package in ../typescript.
+ */
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import type { NextConfig } from "next";
+
+const repositoryRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+
+const nextConfig: NextConfig = {
+  poweredByHeader: false,
+  reactStrictMode: true,
+  outputFileTracingRoot: repositoryRoot,
+  turbopack: { root: repositoryRoot },
+  async headers() {
+    return [
+      {
+        source: "/:path*",
+        headers: [
+          { key: "X-Frame-Options", value: "DENY" },
+          { key: "X-Content-Type-Options", value: "nosniff" },
+          { key: "Referrer-Policy", value: "no-referrer" },
+        ],
+      },
+    ];
+  },
+};
+
+export default nextConfig;
