@@ -14,6 +14,8 @@ WEB_DIR := clients/web
 NODE_STAMPS := $(JS_DIR)/node_modules/.installed $(TS_CLIENT_DIR)/node_modules/.installed $(WEB_DIR)/node_modules/.installed
 # Debian's Chromium, for the browser test (tests/web); `make chromium` installs it when missing.
 CHROMIUM ?= /usr/bin/chromium
+# `make web` / `make demo`: --free-ports (instead of 3000, 8100, ...), --built (`next start` of the built app).
+WEB_STACK_FLAGS ?=
 AUTH_HOST ?= 127.0.0.1
 AUTH_PORT ?= 50051
 EMULATOR_PORT ?= 8100
@@ -22,6 +24,7 @@ MCP_PORT ?= 8000
 AGENT_PORT ?= 50052
 AGENT_HTTP_PORT ?= 3284
 NOTES_PORT ?= 50061
+DEMO_WEB ?= 1
 AUTH_METRICS_PORT ?= 9464
 # Empty: the emulator's own default key file (the one `atoms dev token` reads).
 EMULATOR_KEYS_FILE ?=
@@ -131,8 +134,14 @@ bench-validate: $(VENV)/.installed ## Time warm and cold ValidateToken calls one
 ##@ Run
 
 .PHONY: demo
-demo: $(VENV)/.installed ## Run the main job end to end (emulator, auth service, tokens) and stop cleanly
+demo: $(VENV)/.installed $(NODE_STAMPS) ## Walk the main job end to end, then (in a terminal) run the stack with the web app until Ctrl-C: open http://127.0.0.1:3000, sign in as ada@acme.test
 	$(BIN)/atoms demo
+	@if [ -t 0 ] && [ "$(DEMO_WEB)" != "0" ]; then \
+	  echo "==> the walk-through is done; now the stack with the web app, until Ctrl-C (DEMO_WEB=0 skips it)"; \
+	  exec $(BIN)/python -m services.demo.web_stack $(WEB_STACK_FLAGS); \
+	else \
+	  echo "==> the walk-through is done; 'make web' runs the stack with the web app on http://127.0.0.1:3000"; \
+	fi
 
 # Every run-* target stops all it started on SIGTERM or SIGINT: a one-service recipe `exec`s it
 # (make's signal reaches the service itself); run-auth, and run-agent when it starts the dev
@@ -142,7 +151,7 @@ demo: $(VENV)/.installed ## Run the main job end to end (emulator, auth service,
 
 .PHONY: web
 web: $(VENV)/.installed $(NODE_STAMPS) ## Run the whole stack with the web app (next dev) on http://127.0.0.1:3000: sign in as ada@acme.test
-	exec $(BIN)/python -m services.demo.web_stack
+	exec $(BIN)/python -m services.demo.web_stack $(WEB_STACK_FLAGS)
 
 .PHONY: run-emulator
 run-emulator: $(VENV)/.installed ## Run the local AuthKit emulator on EMULATOR_PORT (EMULATOR_KEYS_FILE: another key file)

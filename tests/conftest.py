@@ -43,6 +43,7 @@ DEV_STACK_PORTS = {
     3284: "agent HTTP",
     8000: "Atoms MCP",
     8100: "AuthKit emulator",
+    8110: "dev model",
     9464: "auth service metrics",
 }
 

@@ -1,7 +1,7 @@
 """`atoms demo` (what `make demo` runs) walks the seed's whole path with real processes and exits 0.
 
 Its user signs in through the local AuthKit's login page, driven over HTTP as a browser would:
-no token is minted.
+no token is minted. Its chat step runs on the dev model, which `atoms demo` starts for the agent.
 """
 
 from __future__ import annotations
@@ -30,12 +30,18 @@ async def test_demo_walks_every_step_and_exits_cleanly() -> None:
         "forwards user token: false",
         "whoami, with no OAuth prompt",
         "list_projects through the agent",
+        "dev model is up",
+        'the user asks the agent "who am I?" in a chat',
+        "model -> agent: tool call atoms.whoami {}",
+        "answer: You are user user_ada in organization org_acme",
+        "[atoms-dev-model: a local development stand-in, not a real model]",
         "refused: UNAUTHENTICATED INVALID_SIGNATURE",
         "HTTP 401, WWW-Authenticate: Bearer resource_metadata=",
         "code_challenge_methods_supported=['S256']",
         "browser GET /user_management/sessions/logout -> 302",
         "front end refresh after sign-out -> 400 invalid_grant",
         "stopped agent cleanly",
+        "stopped dev-model cleanly",
         "stopped atoms-mcp cleanly",
         "stopped auth cleanly",
         "stopped authkit-emulator cleanly",

@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import grpc
+from google.protobuf import json_format
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -34,6 +35,7 @@ from services.atoms_grpc.token_fingerprint import strip_bearer
 
 MAX_BODY_BYTES = 256 * 1024
 DEFAULT_RETRY_AFTER_S = 5
+MAX_TOOL_RESULT_CHARS = 8 * 1024
 _HTTP_STATUS = {
     grpc.StatusCode.INVALID_ARGUMENT: 400,
     grpc.StatusCode.FAILED_PRECONDITION: 400,
@@ -116,7 +118,7 @@ async def _read_json(request: Request) -> dict[str, Any]:
             raise InvalidRequestError("body", f"must be at most {MAX_BODY_BYTES} bytes")
     try:
         parsed = json.loads(body)
-    except ValueError as err:
+    except (ValueError, RecursionError) as err:  # RecursionError: JSON nested deeper than Python parses
         raise InvalidRequestError("body", "must be a JSON object") from err
     if not isinstance(parsed, dict):
         raise InvalidRequestError("body", "must be a JSON object")
@@ -185,12 +187,40 @@ async def _sse_chunks(
         async for event in _prepend(first, events):
             if event.HasField("text_delta"):
                 yield chunk({"content": event.text_delta.text}, None)
+            elif event.HasField("tool_call"):
+                yield chunk({"tool_calls": [_tool_call_delta(event.tool_call)]}, None)
+            elif event.HasField("tool_result"):
+                yield chunk({"tool_result": _tool_result_delta(event.tool_result)}, None)
             elif event.HasField("done"):
                 yield chunk({}, event.done.finish_reason)
     except ServiceError as err:
         # Headers are sent: report the failure in-band, as OpenAI-compatible servers do.
         yield f"data: {json.dumps(_error_body(err))}\n\n".encode()
     yield b"data: [DONE]\n\n"
+
+
+def _tool_call_delta(call: agent_pb2.ToolCallEvent) -> dict[str, Any]:
+    """A tool call the agent ran, in OpenAI's `tool_calls` delta shape (plus the server's name)."""
+    arguments = json_format.MessageToDict(call.arguments)
+    return {
+        "index": 0,
+        "id": call.call_id,
+        "type": "function",
+        "server": call.server_name,
+        "function": {"name": call.tool_name, "arguments": json.dumps(arguments)},
+    }
+
+
+def _tool_result_delta(result: agent_pb2.ToolResultEvent) -> dict[str, Any]:
+    """The result of a tool call the agent ran (an extension: OpenAI streams have none), at most 8 KiB."""
+    response = result.result
+    if response.HasField("structured_content"):
+        content = json.dumps(json_format.MessageToDict(response.structured_content))
+    else:
+        content = "\n".join(item.text for item in response.content if item.text)
+    if len(content) > MAX_TOOL_RESULT_CHARS:
+        content = content[:MAX_TOOL_RESULT_CHARS] + " …"
+    return {"tool_call_id": result.call_id, "content": content, "is_error": response.is_error}
 
 
 async def _prepend(

@@ -1,11 +1,12 @@
 """The demo's walk along the seed's path, one printed hop at a time.
 
-It starts the local AuthKit, the auth service, the Atoms MCP service and the agent as child
-processes on free loopback ports, signs a dev user in through the hosted login page (driven
-over HTTP as a browser would, with the front end's code exchange), and walks
-client -> agent -> Atoms MCP -> auth service and back, with no OAuth prompt; then it shows
-the refusals (a tampered token, a client without a token) and signs the user out. Any failed
-step stops the walk with a non-zero exit.
+It starts the local AuthKit, the auth service, the Atoms MCP service, the dev model (the
+agent's model unless one is configured) and the agent as child processes on free loopback
+ports, signs a dev user in through the hosted login page (driven over HTTP as a browser
+would, with the front end's code exchange), and walks client -> agent -> Atoms MCP -> auth
+service and back, with no OAuth prompt, first by direct tool calls, then by a chat in which
+the model picks the tool; then it shows the refusals (a tampered token, a client without a
+token) and signs the user out. Any failed step stops the walk with a non-zero exit.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import signal
 import socket
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from services.atoms_grpc.service_error import RemoteServiceError
 from services.authkit_emulator import EmulatorKeyStore
 from services.demo.child_process import ServiceProcess
 from services.demo.front_end_sign_in import FrontEndApp, SignedInUser, sign_in, sign_out
+from services.dev_model import DEV_MODEL_ID
 
 DEMO_CLIENT_ID = "client_demo"
 _LOOKALIKE_HOST = "mcp.lookalike.example"  # a registered server that only looks first-party
@@ -82,6 +84,7 @@ class DemoStack:
     agent_http_url: str
     key_store: EmulatorKeyStore
     api_key: str = ""
+    model_url: str = ""  # the agent's ATOMS_LLM_BASE_URL: the dev model's unless agent_env named one
 
     @property
     def front_end(self) -> FrontEndApp:
@@ -108,11 +111,12 @@ def free_port() -> int:
 async def running_stack(
     workdir: Path, *, agent_env: dict[str, str] | None = None
 ) -> AsyncIterator[DemoStack]:
-    """Start emulator, auth, MCP and agent; stop all (SIGTERM, graceful, reverse order) on exit.
+    """Start emulator, auth, MCP, dev model and agent; stop all (SIGTERM, graceful, reverse order) on exit.
 
     Args:
         workdir: where the logs, key file and databases go.
-        agent_env: extra environment for the agent (a model endpoint, development flags).
+        agent_env: extra environment for the agent (development flags; a model endpoint in
+            ATOMS_LLM_BASE_URL and ATOMS_LLM_MODEL, which leaves the dev model unstarted).
     """
     env = {key: value for key, value in os.environ.items() if key not in _ENV_TO_DROP}
     started: list[ServiceProcess] = []
@@ -170,6 +174,7 @@ async def running_stack(
             ATOMS_MCP_DATABASE_URL=f"sqlite+aiosqlite:///{workdir / 'atoms.db'}",
         )
         say("Atoms MCP service is up", f"{mcp_base}/api/mcp, asking {auth_address} about every token")
+        model_env = await _start_dev_model(start) if "ATOMS_LLM_BASE_URL" not in (agent_env or {}) else {}
         agent_ports = await start(
             "agent",
             "agent",
@@ -182,7 +187,7 @@ async def running_stack(
             ATOMS_AUTH_ADDR=auth_address,
             ATOMS_MCP_URL=f"{mcp_base}/api/mcp",
             ATOMS_AGENT_DATABASE_URL=f"sqlite+aiosqlite:///{workdir / 'agent.db'}",
-            **(agent_env or {}),
+            **{**model_env, **(agent_env or {})},
         )
         agent_port, agent_http_port = agent_ports.split("|")
         say(
@@ -198,6 +203,7 @@ async def running_stack(
             agent_http_url=f"http://127.0.0.1:{agent_http_port}",
             key_store=EmulatorKeyStore(path=keys_file),
             api_key=api_key,
+            model_url={**model_env, **(agent_env or {})}.get("ATOMS_LLM_BASE_URL", ""),
         )
     finally:
         for process in reversed(started):
@@ -207,6 +213,13 @@ async def running_stack(
             say(f"stopped {process.name} {outcome}")
             if outcome != "cleanly":
                 raise DemoStepError(f"{process.name} did not stop cleanly; see {process.log_path}")
+
+
+async def _start_dev_model(start: Callable[..., Awaitable[str]]) -> dict[str, str]:
+    """Start the dev model; return the agent's ATOMS_LLM_* settings pointing at it."""
+    model_url = await start("dev-model", "dev", "model", "--port", "0", ready=r"listening on (http://\S+?);")
+    say("dev model is up", f"{model_url}, {DEV_MODEL_ID}: a local stand-in for a real model, for the chat")
+    return {"ATOMS_LLM_BASE_URL": model_url, "ATOMS_LLM_MODEL": DEV_MODEL_ID}
 
 
 class AgentCaller:
@@ -236,6 +249,13 @@ class AgentCaller:
             raise DemoStepError(f"{tool} failed: {reply.content[0].text if reply.content else '?'}")
         return json_format.MessageToDict(reply.structured_content)
 
+    async def chat(self, text: str) -> list[agent_pb2.ChatResponse]:
+        request = agent_pb2.ChatRequest(messages=[agent_pb2.ChatMessage(role="user", content=text)])
+        try:
+            return [event async for event in self._stub.Chat(request, metadata=self._metadata, timeout=30)]
+        except grpc.aio.AioRpcError as err:
+            raise RemoteServiceError.from_rpc_error(err, default_reason=err.code().name) from err
+
     async def _call(self, method: Any, request: Any) -> Any:
         try:
             return await method(request, metadata=self._metadata, timeout=15)
@@ -252,6 +272,7 @@ async def walk(stack: DemoStack) -> None:
             agent = AgentCaller(channel, user.access_token)
             await _show_composition(agent)
             await _show_tools_through_the_agent(agent, user)
+            await _show_chat_through_the_agent(agent, user)
             await _show_tampered_token_refused(channel, user.access_token)
         await _show_oauth_challenge_without_token(stack)
         say("the user signs out: the session ends")
@@ -291,6 +312,28 @@ async def _show_tools_through_the_agent(agent: AgentCaller, user: SignedInUser) 
     say("list_projects through the agent", json.dumps(listed))
     if "Demo project" not in json.dumps(listed):
         raise DemoStepError("list_projects does not show the project just created")
+
+
+async def _show_chat_through_the_agent(agent: AgentCaller, user: SignedInUser) -> None:
+    question = "who am I?"
+    say(f'the user asks the agent "{question}" in a chat: the model picks the tool, the same token calls it')
+    events = await agent.chat(question)
+    calls = []
+    for event in events:
+        if event.HasField("tool_call"):
+            call = event.tool_call
+            calls.append((call.server_name, call.tool_name))
+            arguments = json.dumps(json_format.MessageToDict(call.arguments))
+            say("", f"model -> agent: tool call {call.server_name}.{call.tool_name} {arguments}")
+        elif event.HasField("tool_result"):
+            failed = " (an error)" if event.tool_result.result.is_error else ""
+            say("", f"agent -> Atoms MCP -> agent -> model: tool result{failed}")
+    answer = "".join(event.text_delta.text for event in events if event.HasField("text_delta"))
+    say("", f"answer: {answer}")
+    if calls != [("atoms", "whoami")]:
+        raise DemoStepError(f"the chat called {calls}, expected the Atoms MCP's whoami")
+    if user.user_id not in answer or (user.organization_id or "") not in answer:
+        raise DemoStepError("the chat's answer does not name the signed-in user and organization")
 
 
 async def _show_tampered_token_refused(channel: grpc.aio.Channel, token: str) -> None:

@@ -31,6 +31,7 @@ WEB_DIR = REPO_ROOT / "clients" / "web"
 WEB_CLIENT_ID = "client_web"
 DEV_MODEL_NAME = "atoms-dev-model"
 _NEXT_READY = r"(Ready in|✓ Ready)"
+_CLEAN_EXITS = (0, -signal.SIGTERM, -signal.SIGINT, 128 + signal.SIGTERM, 128 + signal.SIGINT)
 # Settings of the parent that must not leak into the stack (each process gets its own below).
 _ENV_TO_DROP = (
     "WORKOS_CLIENT_ID",
@@ -202,7 +203,8 @@ async def running_web_stack(
         for process in reversed(started):
             code = await process.stop()
             # uvicorn-based children may re-raise SIGTERM after a graceful stop: -15 is clean too.
-            if code not in (0, -signal.SIGTERM, 128 + signal.SIGTERM):
+            # Ctrl-C reaches every process of the terminal's group, so SIGINT exits are clean too.
+            if code not in _CLEAN_EXITS:
                 failures.append(f"{process.name} exited with {code} (see {process.log_path})")
         if failures and sys.exc_info()[0] is None:
             raise WebStackError("; ".join(failures))
@@ -225,9 +227,7 @@ def web_app_settings(*, issuer: str, api_key: str, web_url: str, agent_http_url:
     }
 
 
-async def start_web_app(
-    log_dir: Path, *, command: str, port: int, env: Mapping[str, str]
-) -> ServiceProcess:
+async def start_web_app(log_dir: Path, *, command: str, port: int, env: Mapping[str, str]) -> ServiceProcess:
     """Start `next start|dev` of clients/web on 127.0.0.1:`port`; output in `log_dir/web.log`."""
     if command not in ("start", "dev"):
         raise ValueError(f"command must be start or dev, got {command!r}")

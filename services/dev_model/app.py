@@ -82,8 +82,8 @@ async def _chat_completions(request: Request) -> Response:
         "streamed" if completion.stream else "whole",
     )
     completion_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
-    usage = estimate_usage(completion, turn)
     if not completion.stream:
+        usage = estimate_usage(completion, turn)
         return JSONResponse(completion_body(turn, completion_id=completion_id, created=created, usage=usage))
     return StreamingResponse(
         _sse(completion, turn, completion_id=completion_id, created=created),
@@ -106,7 +106,7 @@ async def _read_json(request: Request) -> Any:
 
     Raises:
         RequestTooLargeError: the body is larger.
-        InvalidRequestError: it is not JSON.
+        InvalidRequestError: it is not JSON, or nested too deeply to decode.
     """
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
@@ -120,6 +120,8 @@ async def _read_json(request: Request) -> Any:
         return json.loads(body)
     except ValueError as err:
         raise InvalidRequestError("the body is not JSON") from err
+    except RecursionError as err:  # `[[[[…` thousands deep: a refusal, not a 500
+        raise InvalidRequestError("the body is nested too deeply") from err
 
 
 async def _refusal(request: Request, exc: Exception) -> Response:

@@ -166,6 +166,20 @@ async def test_http_chat_with_a_malformed_body_is_400(chat_stack) -> None:
     assert response.json()["error"]["code"] == "INVALID_REQUEST"
 
 
+@pytest.mark.parametrize(("opening", "closing"), [(b"[", b"]"), (b'{"a":', b"}")])
+async def test_http_chat_with_deeply_nested_json_is_400_not_500(chat_stack, opening, closing) -> None:
+    depth = 40_000  # well within the body limit
+    body = b'{"messages": ' + opening * depth + b"1" + closing * depth + b"}"
+    async with httpx.AsyncClient(timeout=20) as client:
+        response = await client.post(
+            f"{_http(chat_stack)}/v1/chat/completions",
+            headers={"Authorization": f"Bearer {chat_stack.token()}"},
+            content=body,
+        )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "INVALID_REQUEST"
+
+
 async def test_http_chat_refuses_a_stream_flag_that_is_not_a_boolean(chat_stack) -> None:
     async with httpx.AsyncClient(timeout=20) as client:
         response = await client.post(

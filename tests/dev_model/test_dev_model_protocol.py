@@ -266,9 +266,20 @@ async def test_a_bad_request_is_refused_in_openais_error_shape(
     assert error["message"]
 
 
-async def test_a_body_that_is_not_json_is_400(base_url: str) -> None:
-    response = await _post(base_url, None, content=b"{not json")
-    assert (response.status_code, response.json()["error"]["message"]) == (400, "the body is not JSON")
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        pytest.param(b"{not json", "the body is not JSON", id="not JSON"),
+        pytest.param(
+            b"[" * 100_000 + b"]" * 100_000, "the body is nested too deeply", id="nested too deeply"
+        ),
+    ],
+)
+async def test_a_body_that_cannot_be_decoded_is_400_with_the_reason(
+    base_url: str, content: bytes, message: str
+) -> None:
+    response = await _post(base_url, None, content=content)
+    assert (response.status_code, response.json()["error"]["message"]) == (400, message)
 
 
 @pytest.mark.parametrize("declared", [True, False], ids=["with Content-Length", "chunked"])

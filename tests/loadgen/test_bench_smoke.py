@@ -22,6 +22,8 @@ SECTIONS = (
     "unknown-kid tokens",
     "agent CallTool(whoami) against a direct MCP call",
     "auth service restarted once",
+    "the agent at scale",
+    "agent memory per active user",
     "auth service memory",
     "Targets of issue 6",
 )

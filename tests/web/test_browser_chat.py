@@ -31,9 +31,7 @@ WALK_TIMEOUT_S = 240
 
 
 @pytest.fixture
-async def stack(
-    tmp_path: Path, built_web_app: subprocess.CompletedProcess[str], chromium: Path
-) -> Any:
+async def stack(tmp_path: Path, built_web_app: subprocess.CompletedProcess[str], chromium: Path) -> Any:
     assert built_web_app.returncode == 0, built_web_app.stdout + built_web_app.stderr
     async with running_web_stack(tmp_path, access_token_ttl_s=ACCESS_TOKEN_TTL_S) as running:
         yield running
@@ -102,17 +100,26 @@ async def test_a_person_signs_in_chats_as_themselves_and_signs_out(
     # organization come back from it.
     first, after_expiry = _asked(observed, "ada", "who am I")
     assert first["error"] is None, first
-    assert "user_ada" in first["answer"] and "org_acme" in first["answer"], first
+    assert "user_ada" in first["answer"], first
+    assert "org_acme" in first["answer"], first
+    # The chat view shows the tool call and its result, as the Atoms MCP returned it.
+    [whoami] = first["toolCalls"]
+    assert whoami["name"] == "whoami", whoami
+    assert '"subject": "user_ada"' in whoami["result"], whoami
+    assert '"org_id": "org_acme"' in whoami["result"], whoami
 
     # A project created through the chat is listed by the next question.
     [created] = _asked(observed, "ada", "create a project called Apollo")
     [listed] = _asked(observed, "ada", "list my projects")
-    assert created["error"] is None and "Apollo" in created["answer"], created
-    assert listed["error"] is None and "Apollo" in listed["answer"], listed
+    assert created["error"] is None, created
+    assert "Apollo" in created["answer"], created
+    assert listed["error"] is None, listed
+    assert "Apollo" in listed["answer"], listed
 
     # After the access token expired, the next chat still succeeds: the session was refreshed
     # with the refresh token, with no prompt.
-    assert after_expiry["error"] is None and "user_ada" in after_expiry["answer"], after_expiry
+    assert after_expiry["error"] is None, after_expiry
+    assert "user_ada" in after_expiry["answer"], after_expiry
     assert after_expiry["stats"]["refresh_token_grants"] > first["stats"]["refresh_token_grants"]
 
     # No authorization hop during chat: still the one login page of the sign-in.

@@ -1,6 +1,13 @@
 import { describe, expect, it } from "vitest";
 
-import { applyChatEvent, conversationOf, emptyAnswer, errorOfBody, type Turn } from "../src/lib/chat/chatEvents";
+import {
+  applyChatEvent,
+  conversationOf,
+  emptyAnswer,
+  errorOfBody,
+  formatToolResult,
+  type Turn,
+} from "../src/lib/chat/chatEvents";
 
 const chunk = (delta: object, finish: string | null = null) => ({
   object: "chat.completion.chunk",
@@ -75,5 +82,12 @@ describe("conversationOf", () => {
       { role: "assistant", content: "You are user_ada." },
       { role: "user", content: "list my projects" },
     ]);
+  });
+});
+
+describe("formatToolResult", () => {
+  it("indents JSON and leaves other text as it is", () => {
+    expect(formatToolResult('{"subject":"user_ada"}')).toBe('{\n  "subject": "user_ada"\n}');
+    expect(formatToolResult("not json {")).toBe("not json {");
   });
 });

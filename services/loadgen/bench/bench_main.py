@@ -3,7 +3,8 @@
 Order: the emulator and the services start; tokens are minted before any measurement (so
 minting never competes with one); then ValidateToken closed loop, open loop, workers; the
 key rotation and random kids; the agent stack (agent against direct MCP, then the auth
-restart); last the memory run with its own fresh auth service. Results go to
+restart); the agent at scale (many distinct users, with its own MCP service and agent); last
+the memory run with its own fresh auth service. Results go to
 `var/bench/bench-<time>.json` and `var/bench/latest.json`; each load run also writes its own.
 """
 
@@ -20,12 +21,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from services.loadgen.bench import agent_bench, memory_bench, under_load_bench, validate_token_bench
+from services.loadgen.bench import (
+    agent_bench,
+    memory_bench,
+    under_load_bench,
+    users_bench,
+    validate_token_bench,
+)
 from services.loadgen.bench.bench_plan import BenchPlan, BenchReport
 from services.loadgen.bench.bench_stack import BenchStack
 from services.loadgen.bench.bench_table import render
 
-SECTIONS = ("validate", "workers", "under-load", "agent", "memory")
+SECTIONS = ("validate", "workers", "under-load", "agent", "users", "memory")
 
 
 def run_bench(*, quick: bool, memory_tokens: int | None, only: str | None, out_dir: Path) -> int:
@@ -87,6 +94,8 @@ async def _run(plan: BenchPlan, report: BenchReport, wanted: set[str]) -> None:
                 auth = await under_load_bench.run_restart(
                     report, plan, stack=stack, auth=auth, agent_address=agent_address
                 )
+        if "users" in wanted:
+            await users_bench.run_users(report, plan, stack=stack, auth=auth)
         if "memory" in wanted:
             await memory_bench.run_memory(report, plan, stack=stack)
     finally:

@@ -32,6 +32,9 @@ class BenchPlan:
     restart_duration_s: float = 12.0
     random_kid_calls: int = 1000
     mint_processes: int = 2
+    user_counts: tuple[int, ...] = (100, 1_000, 10_000)
+    users_concurrency: int = 20
+    naive_calls: int = 300
 
     @classmethod
     def quick(cls) -> BenchPlan:
@@ -48,6 +51,8 @@ class BenchPlan:
             restart_duration_s=4.0,
             random_kid_calls=50,
             mint_processes=1,
+            user_counts=(10,),
+            naive_calls=5,
         )
 
     def with_memory_tokens(self, count: int | None) -> BenchPlan:

@@ -143,8 +143,14 @@ class BenchStack:
 
     async def start_agent(self, auth: AuthHandle, mcp_url: str) -> str:
         """Start the agent against `auth` and the MCP service; return its gRPC address."""
+        return (await self.start_agent_server(auth, mcp_url)).address
+
+    async def start_agent_server(
+        self, auth: AuthHandle, mcp_url: str, *, name: str = "agent"
+    ) -> ServerHandle:
+        """Start the agent against `auth` and the MCP service; return its process and gRPC port."""
         process = await self._start(
-            "agent",
+            name,
             "agent",
             "serve",
             "--port",
@@ -154,11 +160,10 @@ class BenchStack:
             env={
                 "ATOMS_AUTH_ADDR": auth.address,
                 "ATOMS_MCP_URL": mcp_url,
-                "ATOMS_AGENT_DATABASE_URL": f"sqlite+aiosqlite:///{self.workdir / 'agent.db'}",
+                "ATOMS_AGENT_DATABASE_URL": f"sqlite+aiosqlite:///{self.workdir / f'{name}.db'}",
             },
         )
-        port = (await process.wait_for(r'"grpc_port": (\d+)')).group(1)
-        return f"127.0.0.1:{port}"
+        return ServerHandle(process, int((await process.wait_for(r'"grpc_port": (\d+)')).group(1)))
 
     async def stop(self, process: ServiceProcess) -> None:
         """Stop one child now (gracefully)."""

@@ -5,13 +5,14 @@
  * never sees a token.
  */
 import { readServerSentEvents } from "@atoms/agent-client";
-import { useRef, useState, type FormEvent } from "react";
+import { useEffect, useRef, useState, type FormEvent } from "react";
 
 import {
   applyChatEvent,
   conversationOf,
   emptyAnswer,
   errorOfBody,
+  formatToolResult,
   type AssistantTurn,
   type Turn,
 } from "../lib/chat/chatEvents";
@@ -24,6 +25,10 @@ export function Chat({ mcpName }: { mcpName: string }) {
   const [busy, setBusy] = useState(false);
   const bottom = useRef<HTMLDivElement>(null);
 
+  useEffect(() => {
+    bottom.current?.scrollIntoView({ block: "end" }); // after each render of a new piece: the latest stays in view
+  }, [turns]);
+
   async function send(text: string): Promise<void> {
     const question = text.trim();
     if (question === "" || busy) {
@@ -34,7 +39,6 @@ export function Chat({ mcpName }: { mcpName: string }) {
     const show = (next: AssistantTurn): void => {
       answer = next;
       setTurns([...asked, answer]);
-      bottom.current?.scrollIntoView({ block: "end" });
     };
     setDraft("");
     setBusy(true);
@@ -125,7 +129,7 @@ function AnswerView({ turn, streaming }: { turn: AssistantTurn; streaming: boole
           {call.result === undefined ? (
             <div className="pending">running…</div>
           ) : (
-            <pre data-testid="tool-result">{call.result}</pre>
+            <pre data-testid="tool-result">{formatToolResult(call.result)}</pre>
           )}
         </details>
       ))}

@@ -86,6 +86,15 @@ export function conversationOf(turns: readonly Turn[]): { role: "user" | "assist
     .map((turn) => ({ role: turn.role, content: turn.content }));
 }
 
+/** A tool's result for people: JSON indented, anything else as it came. */
+export function formatToolResult(content: string): string {
+  try {
+    return JSON.stringify(JSON.parse(content), null, 2);
+  } catch {
+    return content;
+  }
+}
+
 function mergeToolCalls(calls: readonly ToolCallView[], fragments: readonly unknown[]): ToolCallView[] {
   const merged = [...calls];
   for (const fragment of fragments) {
