@@ -127,6 +127,10 @@ bench: $(VENV)/.installed ## Run the whole benchmark (ceiling, reference, auth, 
 bench-memory: $(VENV)/.installed ## The auth service's resident memory after one million distinct tokens (about 9 minutes)
 	$(BIN)/atoms loadgen bench --only memory --memory-tokens 1000000 --out-dir var/bench/memory
 
+.PHONY: bench-users
+bench-users: $(VENV)/.installed ## The agent at scale: 100, 1,000 and 10,000 distinct users, first and repeat calls, the naive design beside (about 3 minutes)
+	$(BIN)/atoms loadgen bench --only users --out-dir var/bench/users
+
 .PHONY: bench-validate
 bench-validate: $(VENV)/.installed ## Time warm and cold ValidateToken calls one at a time (a first, simple benchmark)
 	$(BIN)/python scripts/bench_validate_token.py

@@ -29,12 +29,10 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-import httpx2
 import mcp
 
 from services.agent.errors import (
     AgentError,
-    McpLimitExceededError,
     McpProtocolError,
     McpUnauthenticatedError,
     McpUnavailableError,
@@ -42,11 +40,11 @@ from services.agent.errors import (
 from services.agent.mcp_call_scope import mcp_call_scope
 from services.agent.mcp_client_limits import McpClientLimits
 from services.agent.mcp_composition import ComposedMcpServer
-from services.agent.mcp_registry import ServerScope
+from services.agent.mcp_connection_pools import McpConnectionPools
 from services.agent.mcp_session_id_redaction import install_session_id_redaction
 from services.agent.mcp_session_key import session_key, session_may_be_shared
+from services.agent.mcp_tool_listing import list_every_page
 from services.agent.pooled_mcp_session import HttpTransportFactory, PooledMcpSession
-from services.agent.stateless_mcp_caller import StatelessMcpCaller
 from services.atoms_grpc.principal import Principal
 
 logger = logging.getLogger(__name__)
@@ -54,9 +52,6 @@ logger = logging.getLogger(__name__)
 _T = TypeVar("_T")
 _REAP_INTERVAL_S = 10.0
 _LEASE_ATTEMPTS = 3
-# One connection pool per system server, shared by its callers: enough connections for the
-# agent's concurrency, kept alive between calls.
-SHARED_POOL_LIMITS = httpx2.Limits(max_connections=256, max_keepalive_connections=64)
 
 
 class McpSessionPool:
@@ -74,7 +69,8 @@ class McpSessionPool:
     ) -> None:
         """Args:
         idle_s: a session nobody used for this long is closed.
-        max_entries: sessions kept open; the least recently used is retired beyond it.
+        max_entries: sessions kept open; beyond it the least recently used one no call holds is
+            retired.
         request_timeout_s: the HTTP read timeout of every session.
         limits: what one server may send back; the defaults when None.
         stateless_first_party: names of first-party servers configured `stateless`: called
@@ -94,8 +90,11 @@ class McpSessionPool:
         self._opening: dict[bytes, asyncio.Task[PooledMcpSession]] = {}
         self._closing: set[asyncio.Task[None]] = set()
         self._reaper: asyncio.Task[None] | None = None
-        self._stateless: dict[tuple[str, str], StatelessMcpCaller] = {}
-        self._shared_transports: dict[str, httpx2.AsyncBaseTransport] = {}
+        self._connections = McpConnectionPools(
+            request_timeout_s=request_timeout_s,
+            max_response_bytes=self._limits.max_response_bytes,
+            transport_factory=http_transport_factory,
+        )
         install_session_id_redaction()
 
     def __len__(self) -> int:
@@ -109,19 +108,22 @@ class McpSessionPool:
 
         Raises:
             McpLimitExceededError: too many pages or tools, too slow, or an answer too large.
-            AgentError: the server could not be reached or refused the caller.
+            AgentError: the server could not be reached or refused the caller, or the forwarded
+                token has expired.
         """
-
         _refuse_expired(server)
         if self._sessionless(server):
-            caller = self._stateless_caller(server)
-            return await self._bounded_listing(
-                server,
+            caller = self._connections.stateless_caller(server)
+            return await list_every_page(
+                server.name,
+                self._limits,
                 lambda cursor: caller.list_tools(cursor=cursor, headers=server.headers, timeout_s=timeout_s),
             )
 
         async def call(client: mcp.Client) -> list[Any]:
-            return await self._bounded_listing(server, lambda cursor: client.list_tools(cursor=cursor))
+            return await list_every_page(
+                server.name, self._limits, lambda cursor: client.list_tools(cursor=cursor)
+            )
 
         return await self._with_session(server, principal, call, timeout_s)
 
@@ -142,7 +144,7 @@ class McpSessionPool:
         """
         _refuse_expired(server)
         if self._sessionless(server):
-            return await self._stateless_caller(server).call_tool(
+            return await self._connections.stateless_caller(server).call_tool(
                 name, arguments, headers=server.headers, timeout_s=timeout_s
             )
         return await self._with_session(
@@ -182,76 +184,10 @@ class McpSessionPool:
         sessions = [*self._sessions.values(), *self._draining]
         self._sessions, self._draining = OrderedDict(), set()
         await asyncio.gather(*(session.close() for session in sessions), *self._closing)
-        callers, self._stateless = list(self._stateless.values()), {}
-        shared, self._shared_transports = list(self._shared_transports.values()), {}
-        await asyncio.gather(*(caller.aclose() for caller in callers), *(t.aclose() for t in shared))
+        await self._connections.aclose()
 
     def _sessionless(self, server: ComposedMcpServer) -> bool:
         return session_may_be_shared(server, self._stateless_first_party)
-
-    def _stateless_caller(self, server: ComposedMcpServer) -> StatelessMcpCaller:
-        key = (server.name, server.url)
-        caller = self._stateless.get(key)
-        if caller is None:
-            given = self._transport_factory(server) if self._transport_factory is not None else None
-            caller = StatelessMcpCaller(
-                name=server.name,
-                url=server.url,
-                transport=given
-                if given is not None
-                else httpx2.AsyncHTTPTransport(limits=SHARED_POOL_LIMITS),
-                request_timeout_s=self._request_timeout_s,
-                max_response_bytes=self._limits.max_response_bytes,
-            )
-            self._stateless[key] = caller
-        return caller
-
-    def _shared_transport(self, server: ComposedMcpServer) -> httpx2.AsyncBaseTransport | None:
-        """The connection pool sessions to a system server share; None: a registered server's own."""
-        if server.scope is not ServerScope.SYSTEM:
-            return None
-        transport = self._shared_transports.get(server.url)
-        if transport is None:
-            transport = httpx2.AsyncHTTPTransport(limits=SHARED_POOL_LIMITS)
-            self._shared_transports[server.url] = transport
-        return transport
-
-    async def _bounded_listing(
-        self, server: ComposedMcpServer, page_of: Callable[[str | None], Awaitable[Any]]
-    ) -> list[Any]:
-        try:
-            async with asyncio.timeout(self._limits.list_timeout_s):
-                return await self._all_pages(server, page_of)
-        except TimeoutError as err:
-            raise McpLimitExceededError(
-                f"MCP server {server.name} took longer than {self._limits.list_timeout_s:g} s "
-                "to list its tools (mcp_list_timeout_s)",
-                limit="mcp_list_timeout_s",
-            ) from err
-
-    async def _all_pages(
-        self, server: ComposedMcpServer, page_of: Callable[[str | None], Awaitable[Any]]
-    ) -> list[Any]:
-        limits = self._limits
-        tools: list[Any] = []
-        cursor: str | None = None
-        for _ in range(limits.max_tool_pages):
-            page = await page_of(cursor)
-            tools.extend(page.tools)
-            if len(tools) > limits.max_tools_per_server:
-                raise McpLimitExceededError(
-                    f"MCP server {server.name} lists more than {limits.max_tools_per_server} tools "
-                    "(mcp_max_tools_per_server)",
-                    limit="mcp_max_tools_per_server",
-                )
-            cursor = page.next_cursor
-            if not cursor:
-                return tools
-        raise McpLimitExceededError(
-            f"MCP server {server.name} lists its tools over more than {limits.max_tool_pages} pages "
-            "(mcp_max_tool_pages)",
-            limit="mcp_max_tool_pages",
-        )
 
     async def _with_session(
         self,
@@ -337,7 +273,7 @@ class McpSessionPool:
             request_timeout_s=self._request_timeout_s,
             max_response_bytes=self._limits.max_response_bytes,
             transport_factory=self._transport_factory,
-            shared_transport=self._shared_transport,
+            shared_transport=self._connections.session_transport,
         )
         await session.open(min(timeout_s, self._request_timeout_s))
         self._sessions[key] = session

@@ -212,6 +212,10 @@ class StatelessMcpCaller:
         except (httpx2.TransportError, OSError) as err:
             logger.info("MCP server %s could not be reached: %s", self.name, type(err).__name__)
             raise McpUnavailableError(f"MCP server {self.name} could not be reached") from err
+        except httpx2.HTTPError as err:
+            raise McpProtocolError(
+                f"MCP server {self.name} answered with something that is not HTTP"
+            ) from err
         _check_status(response.status_code, self.name)
         return self._result_of(response, request_id)
 

@@ -277,3 +277,61 @@ async def test_an_idle_users_stateful_session_stays_small(recording_mcp_factory)
 
     assert sessions == 103
     assert per_user <= STATEFUL_SESSION_BOUND_BYTES, f"{per_user:,.0f} bytes per session"
+
+
+async def test_a_stateless_server_that_predates_mcp_2026_is_called_with_no_handshake_at_all(
+    recording_mcp_factory,
+) -> None:
+    atoms = await recording_mcp_factory("atoms", legacy_only=True)
+    pool = McpSessionPool(
+        idle_s=60, max_entries=10, request_timeout_s=10, stateless_first_party=frozenset({"atoms"})
+    )
+    try:
+        for subject in ("user_alice", "user_bob", "user_alice"):
+            result = await pool.call_tool(
+                _first_party(atoms.url, subject),
+                "echo",
+                {"text": "x"},
+                principal=_principal(subject),
+                timeout_s=10,
+            )
+            assert result.content[0].text == "atoms says x"
+    finally:
+        await pool.close()
+
+    assert atoms.count("initialize") == 0
+    assert atoms.count("server/discover") == 1  # learnt once per server, refused, never asked again
+    assert atoms.count("tools/call") == 3
+
+
+@pytest.mark.parametrize("stateless", [True, False], ids=["listed-stateless", "listed-stateful"])
+async def test_one_callers_refused_token_never_fails_another_callers_calls(
+    recording_mcp_factory, stateless: bool
+) -> None:
+    good = remember(secrets.token_urlsafe(24))
+    atoms = await recording_mcp_factory("atoms", required_bearer=good)
+    pool = McpSessionPool(
+        idle_s=60,
+        max_entries=10,
+        request_timeout_s=10,
+        stateless_first_party=frozenset({"atoms"}) if stateless else frozenset(),
+    )
+    try:
+        before = await pool.call_tool(
+            _first_party(atoms.url, good), "echo", {"text": "1"}, principal=ALICE, timeout_s=10
+        )
+        with pytest.raises(McpUnauthenticatedError):
+            await pool.call_tool(
+                _first_party(atoms.url, remember(secrets.token_urlsafe(24))),
+                "echo",
+                {"text": "2"},
+                principal=ALICE,
+                timeout_s=10,
+            )
+        after = await pool.call_tool(
+            _first_party(atoms.url, good), "echo", {"text": "3"}, principal=ALICE, timeout_s=10
+        )
+    finally:
+        await pool.close()
+
+    assert (before.content[0].text, after.content[0].text) == ("atoms says 1", "atoms says 3")
