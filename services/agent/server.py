@@ -8,6 +8,7 @@ registry -> session pool -> model client -> gRPC host -> metrics endpoint -> HTT
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Sequence
 
@@ -29,7 +30,7 @@ from services.agent.servicer import AgentServicer
 from services.agent.settings import AgentSettings
 from services.agent.tool_gateway import ToolGateway
 from services.agent.visible_servers_cache import VisibleServersCache
-from services.atoms_grpc.auth_client import AuthClient
+from services.atoms_grpc.auth_client import AuthClient, AuthClientPolicy
 from services.atoms_grpc.embedded_http_server import EmbeddedHttpServer
 from services.atoms_grpc.grpc_service import (
     GrpcService,
@@ -59,6 +60,11 @@ class AgentServer(GrpcService):
                 host=settings.host,
                 port=settings.port,
                 auth_address=settings.auth_address,
+                auth_policy=dataclasses.replace(
+                    AuthClientPolicy(),
+                    cache_ttl_s=settings.auth_cache_ttl_s,
+                    cache_max_entries=settings.auth_cache_max_entries,
+                ),
                 auth_health=settings.auth_health,
                 metrics_host=settings.host,
                 metrics_port=settings.metrics_port,

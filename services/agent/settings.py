@@ -90,6 +90,10 @@ class AgentSettings:
     chat_max_tool_calls_per_turn: int = 16
     registry_cache_ttl_s: float = 5.0
     registry_cache_max_entries: int = 10_000
+    # The agent's cache of the auth service's answers: one entry per active token, never
+    # outliving the token. Sized for tens of thousands of users active within a minute.
+    auth_cache_ttl_s: float = 60.0
+    auth_cache_max_entries: int = 50_000
     shutdown_grace_s: float = 10.0
     log_level: str = "INFO"
     tls: TlsConfig | None = None

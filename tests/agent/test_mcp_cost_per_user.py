@@ -335,3 +335,14 @@ async def test_one_callers_refused_token_never_fails_another_callers_calls(
         await pool.close()
 
     assert (before.content[0].text, after.content[0].text) == ("atoms says 1", "atoms says 3")
+
+
+def test_the_agents_auth_cache_holds_tens_of_thousands_of_active_users_for_a_minute() -> None:
+    # With the kit's default (10,000 tokens, 30 s), 10,000 users calling within a minute were
+    # validated again on every repeat call: the agent's own policy keeps them.
+    from services.agent.server import AgentServer
+    from services.agent.settings import load_agent_settings
+
+    settings = load_agent_settings({})
+    policy = AgentServer(settings).config.auth_policy
+    assert (policy.cache_max_entries, policy.cache_ttl_s) == (50_000, 60.0)

@@ -25,7 +25,7 @@ SECTIONS = (
     "the agent at scale",
     "agent memory per active user",
     "auth service memory",
-    "Targets of issue 6",
+    "### Targets",
 )
 
 

@@ -1,4 +1,4 @@
-"""run_bench: `make bench`, every measurement of issue 6 in one run, printed as one table.
+"""run_bench: `make bench`, every measurement in one run, printed as one table.
 
 Order: the emulator and the services start; tokens are minted before any measurement (so
 minting never competes with one); then ValidateToken closed loop, open loop, workers; the

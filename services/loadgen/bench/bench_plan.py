@@ -34,6 +34,7 @@ class BenchPlan:
     mint_processes: int = 2
     user_counts: tuple[int, ...] = (100, 1_000, 10_000)
     users_concurrency: int = 20
+    users_repeat_s: float = 30.0  # every row's repeat calls run this long, cycling over its users
     naive_calls: int = 300
 
     @classmethod
@@ -52,6 +53,7 @@ class BenchPlan:
             random_kid_calls=50,
             mint_processes=1,
             user_counts=(10,),
+            users_repeat_s=0.5,
             naive_calls=5,
         )
 
@@ -74,7 +76,7 @@ class BenchReport:
         self.sections.append((title, header, rows))
 
     def target(self, text: str, measured: str, met: bool | None) -> None:
-        """Record a target of issue 6 and whether this run met it (None: not measured)."""
+        """Record a performance target and whether this run met it (None: not measured)."""
         self.targets.append((text, measured, met))
 
 

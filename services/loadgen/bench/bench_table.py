@@ -33,7 +33,7 @@ def render(report: BenchReport) -> str:
         lines += [_row(row) for row in rows]
         lines.append("")
     if report.targets:
-        lines += ["### Targets of issue 6", "", _row(["target", "measured", "verdict"]), _row(["---"] * 3)]
+        lines += ["### Targets", "", _row(["target", "measured", "verdict"]), _row(["---"] * 3)]
         lines += [_row([text, measured, _VERDICT[met]]) for text, measured, met in report.targets]
     return "\n".join(lines)
 

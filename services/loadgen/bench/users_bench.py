@@ -1,4 +1,4 @@
-"""The agent at scale (issue 16): CallTool(atoms, whoami) for many distinct users, first and repeat calls.
+"""The agent at scale: CallTool(atoms, whoami) for many distinct users, first and repeat calls.
 
 A fresh Atoms MCP service and agent; for each row, a new set of users, each with their own
 AuthKit-shaped token (a distinct `sub`, in 97 organizations). Every user calls once (the first
@@ -106,7 +106,10 @@ async def _row(
     rss_before = rss_bytes(pid)
     began = time.monotonic()
     first = await measure(report, _spec(plan, agent, pool, name=f"users: {users:,} users, first calls"))
-    repeat = await measure(report, _spec(plan, agent, pool, name=f"users: {users:,} users, repeat calls"))
+    repeat = await measure(
+        report,
+        _spec(plan, agent, pool, name=f"users: {users:,} users, repeat calls", repeat_s=plan.users_repeat_s),
+    )
     elapsed_s = time.monotonic() - began
     rss_after = rss_bytes(pid)
     naive = await _naive(
@@ -120,17 +123,24 @@ async def _row(
     return UsersRow(users, first, repeat, rss_before, rss_after, elapsed_s, naive)
 
 
-def _spec(plan: BenchPlan, agent: ServerHandle, pool: Path, *, name: str) -> LoadSpec:
-    """Each token once, closed loop: the run ends when every user has called."""
+def _spec(
+    plan: BenchPlan, agent: ServerHandle, pool: Path, *, name: str, repeat_s: float | None = None
+) -> LoadSpec:
+    """Closed loop. First calls: each token once, the run ends when every user has called.
+
+    Repeat calls (`repeat_s`): the users' tokens in turn for `repeat_s` seconds, the same length
+    in every row, so that each row's p99 covers the same stretch of time (a 100-user pass alone
+    lasts a third of a second and would miss every periodic pause a longer pass sees).
+    """
     return LoadSpec(
         target=agent.address,
         method=AGENT_METHOD,
         request_json=WHOAMI,
-        tokens=TokenPool(pool, reuse=False),
+        tokens=TokenPool(pool, reuse=repeat_s is not None),
         token_metadata="authorization",  # noqa: S106 - a metadata key
         concurrency=plan.users_concurrency,
         warmup_s=0.0,
-        duration_s=0.0,
+        duration_s=repeat_s or 0.0,
         timeout_s=30.0,
         name=name,
         server_pid=agent.process.process.pid,
