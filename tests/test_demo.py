@@ -1,4 +1,4 @@
-"""`atoms demo` (what `make demo` runs) walks the seed's whole path with real processes and exits 0.
+"""`atoms demo` (what `make demo` runs) walks the whole sign-in-to-tool path with real processes, exits 0.
 
 Its user signs in through the local AuthKit's login page, driven over HTTP as a browser would:
 no token is minted. Its chat step runs on the dev model, which `atoms demo` starts for the agent.

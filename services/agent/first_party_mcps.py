@@ -1,4 +1,4 @@
-"""The first-party MCP list (the seed's FIRST_PARTY_MCPS), read from one JSON file.
+"""The first-party MCP list (the AuthKit integration plan's FIRST_PARTY_MCPS), read from one JSON file.
 
 The same file feeds the agent's configuration and the client libraries, so the list of
 servers that may receive a user's token has exactly one source.

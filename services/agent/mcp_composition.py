@@ -1,9 +1,9 @@
-"""McpComposer: a caller's MCP server configurations, as the seed's `convert_db_server_to_mcp_config`.
+"""McpComposer: a caller's MCP server configurations (the backend's `convert_db_server_to_mcp_config`).
 
 The one rule that matters: the caller's token goes into `Authorization` only for a system
 server that is first-party by configuration (on the first-party list, auth `internal`,
 requiring the user token) AND whose URL origin is on the first-party allow-list. A server a
-user registers, whatever its name (`atoms-mcp`, `atoms_mcp`, …), never gets it: the seed's
+user registers, whatever its name (`atoms-mcp`, `atoms_mcp`, …), never gets it: the AuthKit integration plan's
 name-based detection would leak the token to anyone who picked the right name.
 """
 

@@ -2,7 +2,7 @@
 
 This module is the only reader of the environment for the auth service. Sources, lowest
 precedence first: built-in defaults, the TOML file named by `ATOMS_AUTH_CONFIG`, the
-environment variables of the seed (`WORKOS_*`, `AUTHKIT_DOMAIN`, `ATOMS_INTERNAL_TOKEN*`),
+environment variables of the AuthKit integration plan (`WORKOS_*`, `AUTHKIT_DOMAIN`, `ATOMS_INTERNAL_TOKEN*`),
 then command-line flags. Any problem raises `SettingsError` naming the setting.
 """
 
@@ -132,7 +132,7 @@ class AuthSettings:
 
 
 class AuthEnvironment(BaseSettings):
-    """The raw environment variables the auth service reads (names kept from the seed)."""
+    """The raw environment variables the auth service reads (names kept from the AuthKit integration plan)."""
 
     model_config = SettingsConfigDict(frozen=True, extra="ignore", case_sensitive=True)
 

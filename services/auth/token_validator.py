@@ -1,4 +1,4 @@
-"""TokenValidator: the auth service's decision, in the order of the seed.
+"""TokenValidator: the auth service's decision, in the order of the AuthKit integration plan.
 
 1. bound the request (token size, scopes, audience);
 2. a static internal token, compared in constant time;

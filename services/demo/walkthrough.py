@@ -1,4 +1,4 @@
-"""The demo's walk along the seed's path, one printed hop at a time.
+"""The demo's walk along the AuthKit integration plan's path, one printed hop at a time.
 
 It starts the local AuthKit, the auth service, the Atoms MCP service, the dev model (the
 agent's model unless one is configured) and the agent as child processes on free loopback
@@ -264,7 +264,7 @@ class AgentCaller:
 
 
 async def walk(stack: DemoStack) -> None:
-    """The steps of the demo, in the order of the seed's path."""
+    """The steps of the demo, in the order of the AuthKit integration plan's path."""
     async with httpx.AsyncClient(timeout=10) as http:
         say(f"a user signs in at the local AuthKit as {DEMO_USER_EMAIL}")
         user = await sign_in(stack.front_end, http, email=DEMO_USER_EMAIL, say=lambda hop: say("", hop))

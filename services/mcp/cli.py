@@ -31,7 +31,7 @@ def add_serve_command(commands: Any) -> None:
         help="run the Atoms MCP service (streamable HTTP)",
         description="Run the Atoms MCP service. Configuration comes from the environment "
         "(ATOMS_MCP_BASE_URL, AUTHKIT_DOMAIN, ATOMS_AUTH_ADDR, ATOMS_MCP_REQUIRED_SCOPES, "
-        "ATOMS_MCP_DATABASE_URL, ATOMS_MCP_PATH, or the seed's FASTMCP_SERVER_AUTH_AUTHKITPROVIDER_* "
+        "ATOMS_MCP_DATABASE_URL, ATOMS_MCP_PATH, or FastMCP's FASTMCP_SERVER_AUTH_AUTHKITPROVIDER_* "
         "names); flags override it.",
     )
     serve_parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")

@@ -1,7 +1,7 @@
 """McpSettings: everything the MCP service is told, validated once at start-up.
 
 This module is the only reader of the environment for the MCP service. FastMCP 4 reads none
-of the seed's `FASTMCP_SERVER_AUTH_AUTHKITPROVIDER_*` variables (a server configured only
+of the AuthKit integration plan's `FASTMCP_SERVER_AUTH_AUTHKITPROVIDER_*` variables (a server configured only
 that way would run with no authentication at all), so they are mapped here explicitly, as
 aliases of our own names; when both are set, the `ATOMS_*` / `AUTHKIT_DOMAIN` name wins.
 

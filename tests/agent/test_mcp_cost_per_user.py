@@ -16,8 +16,6 @@ import time
 import tracemalloc
 
 import pytest
-from fastmcp import Context, FastMCP
-from google.protobuf import struct_pb2
 
 from atoms.agent.v1 import agent_pb2
 from services.agent.errors import McpUnauthenticatedError
@@ -25,6 +23,7 @@ from services.agent.mcp_composition import ComposedMcpServer
 from services.agent.mcp_registry import ServerScope
 from services.agent.mcp_session_pool import McpSessionPool
 from services.atoms_grpc.principal import Principal, PrincipalKind
+from tests.support.stateful_mcp_servers import held_server, notes_server, struct_args
 from tests.support.token_factory import remember
 
 MEMORY_GOAL_BYTES = 50 * 1000  # issue 16: agent memory per active user
@@ -51,50 +50,6 @@ def _first_party(url: str, token: str, *, expires_in_s: float = 300.0) -> Compos
     )
 
 
-def _notes_server() -> FastMCP:
-    """A tool that remembers one note per MCP session, as a stateful server does."""
-    server = FastMCP("notes")
-    notes: dict[str, str] = {}
-
-    @server.tool
-    def remember_note(note: str, ctx: Context) -> str:
-        """Remember a note for this session."""
-        notes[ctx.session_id] = note
-        return "remembered"
-
-    @server.tool
-    def recall(ctx: Context) -> str:
-        """The note this session remembered."""
-        return notes.get(ctx.session_id, "nothing remembered")
-
-    return server
-
-
-def _held_server(entered: asyncio.Event, release: asyncio.Event) -> FastMCP:
-    """`hold` runs until the test releases it; `ping` answers at once."""
-    server = FastMCP("held")
-
-    @server.tool
-    async def hold() -> str:
-        """Wait for the test."""
-        entered.set()
-        await release.wait()
-        return "released"
-
-    @server.tool
-    def ping() -> str:
-        """Answer at once."""
-        return "pong"
-
-    return server
-
-
-def _args(**values: object) -> struct_pb2.Struct:
-    message = struct_pb2.Struct()
-    message.update(values)
-    return message
-
-
 @pytest.mark.parametrize("stateless", [True, False], ids=["listed-stateless", "listed-stateful"])
 async def test_a_refreshed_token_for_the_same_user_opens_no_new_session_and_no_new_handshake(
     agent_stack_factory, stateless: bool
@@ -104,7 +59,7 @@ async def test_a_refreshed_token_for_the_same_user_opens_no_new_session_and_no_n
     assert first != refreshed
     for token in (first, refreshed, first):
         await stack.stub.CallTool(
-            agent_pb2.CallToolRequest(server_name="atoms", tool_name="echo", arguments=_args(text="x")),
+            agent_pb2.CallToolRequest(server_name="atoms", tool_name="echo", arguments=struct_args(text="x")),
             metadata=stack.metadata(token),
             timeout=10,
         )
@@ -115,15 +70,13 @@ async def test_a_refreshed_token_for_the_same_user_opens_no_new_session_and_no_n
 
 
 async def test_a_stateful_session_keeps_its_state_across_a_token_refresh(recording_mcp_factory) -> None:
-    notes = await recording_mcp_factory(
-        "notes", server_app=_notes_server(), stateless=False, legacy_only=True
-    )
+    notes = await recording_mcp_factory("notes", server_app=notes_server(), stateless=False, legacy_only=True)
     first, refreshed = remember(secrets.token_urlsafe(24)), remember(secrets.token_urlsafe(24))
     pool = McpSessionPool(idle_s=60, max_entries=10, request_timeout_s=10)
     try:
         await pool.call_tool(
             _first_party(notes.url, first),
-            "remember_note",
+            "remember",
             {"note": "alice's"},
             principal=ALICE,
             timeout_s=10,
@@ -145,9 +98,7 @@ async def test_a_stateful_session_keeps_its_state_across_a_token_refresh(recordi
 async def test_two_users_never_share_a_stateful_session_even_with_the_same_headers(
     recording_mcp_factory,
 ) -> None:
-    notes = await recording_mcp_factory(
-        "notes", server_app=_notes_server(), stateless=False, legacy_only=True
-    )
+    notes = await recording_mcp_factory("notes", server_app=notes_server(), stateless=False, legacy_only=True)
     shared_secret = remember(secrets.token_urlsafe(24))
     vendor = ComposedMcpServer(
         name="notes",
@@ -159,7 +110,7 @@ async def test_two_users_never_share_a_stateful_session_even_with_the_same_heade
     )
     pool = McpSessionPool(idle_s=60, max_entries=10, request_timeout_s=10)
     try:
-        await pool.call_tool(vendor, "remember_note", {"note": "alice's"}, principal=ALICE, timeout_s=10)
+        await pool.call_tool(vendor, "remember", {"note": "alice's"}, principal=ALICE, timeout_s=10)
         bobs = await pool.call_tool(vendor, "recall", {}, principal=BOB, timeout_s=10)
         alices = await pool.call_tool(vendor, "recall", {}, principal=ALICE, timeout_s=10)
     finally:
@@ -172,7 +123,7 @@ async def test_two_users_never_share_a_stateful_session_even_with_the_same_heade
 
 async def test_a_full_pool_never_evicts_a_session_a_call_holds(recording_mcp_factory) -> None:
     entered, release = asyncio.Event(), asyncio.Event()
-    held = await recording_mcp_factory("held", server_app=_held_server(entered, release))
+    held = await recording_mcp_factory("held", server_app=held_server(entered, release))
     pool = McpSessionPool(idle_s=60, max_entries=1, request_timeout_s=10)
     try:
         running = asyncio.ensure_future(

@@ -11,8 +11,6 @@ import asyncio
 import json
 
 import pytest
-from fastmcp import Context, FastMCP
-from google.protobuf import struct_pb2
 
 from atoms.agent.v1 import agent_pb2
 from services.agent.mcp_composition import ComposedMcpServer
@@ -20,6 +18,7 @@ from services.agent.mcp_registry import ServerScope
 from services.agent.mcp_session_pool import McpSessionPool
 from services.atoms_grpc.principal import Principal, PrincipalKind
 from tests.conftest import log_lines
+from tests.support.stateful_mcp_servers import held_server, notes_server, struct_args
 
 # The test's own MCP server runs in this process; what it logs is not the agent's doing.
 _TEST_SERVER_LOGGERS = frozenset(
@@ -34,48 +33,9 @@ _TEST_SERVER_LOGGERS = frozenset(
 )
 
 
-def _args(**values: object) -> struct_pb2.Struct:
-    message = struct_pb2.Struct()
-    message.update(values)
-    return message
-
-
-def _notes_server() -> FastMCP:
-    """A tool that remembers one note per MCP session, as a stateful server does."""
-    server = FastMCP("notes")
-    notes: dict[str, str] = {}
-
-    @server.tool
-    def remember(note: str, ctx: Context) -> str:
-        """Remember a note for this session."""
-        notes[ctx.session_id] = note
-        return "remembered"
-
-    @server.tool
-    def recall(ctx: Context) -> str:
-        """The note this session remembered."""
-        return notes.get(ctx.session_id, "nothing remembered")
-
-    return server
-
-
-def _held_server(entered: asyncio.Event, release: asyncio.Event) -> FastMCP:
-    """A tool that runs until the test releases it."""
-    server = FastMCP("held")
-
-    @server.tool
-    async def hold() -> str:
-        """Wait for the test."""
-        entered.set()
-        await release.wait()
-        return "released"
-
-    return server
-
-
 async def _call(stack, token: str, server: str, tool: str, **arguments: object) -> agent_pb2.CallToolResponse:
     return await stack.stub.CallTool(
-        agent_pb2.CallToolRequest(server_name=server, tool_name=tool, arguments=_args(**arguments)),
+        agent_pb2.CallToolRequest(server_name=server, tool_name=tool, arguments=struct_args(**arguments)),
         metadata=stack.metadata(token),
         timeout=10,
     )
@@ -93,9 +53,7 @@ async def test_a_registered_servers_session_state_never_reaches_a_user_of_anothe
     agent_stack_factory, recording_mcp_factory
 ) -> None:
     stack = await agent_stack_factory()
-    notes = await recording_mcp_factory(
-        "notes", server_app=_notes_server(), stateless=False, legacy_only=True
-    )
+    notes = await recording_mcp_factory("notes", server_app=notes_server(), stateless=False, legacy_only=True)
     alice, bob = stack.token("user_alice", org_id="org_a"), stack.token("user_bob", org_id="org_b")
     for token in (alice, bob):
         await _register(stack, token, "notes", notes.url)
@@ -113,9 +71,7 @@ async def test_two_users_of_one_org_get_their_own_sessions_on_an_org_server(
     agent_stack_factory, recording_mcp_factory
 ) -> None:
     stack = await agent_stack_factory()
-    notes = await recording_mcp_factory(
-        "notes", server_app=_notes_server(), stateless=False, legacy_only=True
-    )
+    notes = await recording_mcp_factory("notes", server_app=notes_server(), stateless=False, legacy_only=True)
     admin = stack.token("user_admin", role="admin")
     member = stack.token("user_member")
     await stack.stub.RegisterMcpServer(
@@ -136,9 +92,7 @@ async def test_downstream_mcp_session_ids_never_reach_the_logs(
     agent_stack_factory, recording_mcp_factory
 ) -> None:
     stack = await agent_stack_factory()
-    notes = await recording_mcp_factory(
-        "notes", server_app=_notes_server(), stateless=False, legacy_only=True
-    )
+    notes = await recording_mcp_factory("notes", server_app=notes_server(), stateless=False, legacy_only=True)
     token = stack.token()
     await _register(stack, token, "notes", notes.url)
     start = len(log_lines())
@@ -159,7 +113,7 @@ async def test_evicting_the_least_recently_used_session_never_breaks_a_running_c
 ) -> None:
     stack = await agent_stack_factory(mcp_session_max_entries=1)
     entered, release = asyncio.Event(), asyncio.Event()
-    held = await recording_mcp_factory("held", server_app=_held_server(entered, release))
+    held = await recording_mcp_factory("held", server_app=held_server(entered, release))
     alice, bob = stack.token("user_alice"), stack.token("user_bob")
     await _register(stack, alice, "held", held.url)
     running = asyncio.ensure_future(_call(stack, alice, "held", "hold"))
@@ -180,7 +134,7 @@ def _principal(subject: str) -> Principal:
 
 async def test_reaping_idle_sessions_never_closes_one_a_call_still_holds(recording_mcp_factory) -> None:
     entered, release = asyncio.Event(), asyncio.Event()
-    held = await recording_mcp_factory("held", server_app=_held_server(entered, release))
+    held = await recording_mcp_factory("held", server_app=held_server(entered, release))
     server = ComposedMcpServer(
         name="held", url=held.url, scope=ServerScope.USER, first_party=False, forwards_user_token=False
     )

@@ -1,4 +1,4 @@
-"""Start-up configuration: the seed's variables, the TOML file, and refusals that name the setting."""
+"""Start-up configuration: WorkOS and AuthKit variables, the TOML file, refusals that name the setting."""
 
 from __future__ import annotations
 

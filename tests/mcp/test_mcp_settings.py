@@ -1,4 +1,4 @@
-"""McpSettings: the seed's variables, defaults, and errors that name the setting to fix."""
+"""McpSettings: FastMCP's AuthKit variables, defaults, and errors that name the setting to fix."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ SEED = {
 }
 
 
-def test_seed_variables_alone_configure_an_authenticated_server() -> None:
+def test_the_integration_plans_variables_alone_configure_an_authenticated_server() -> None:
     settings = load_mcp_settings(SEED)
     require_authentication(settings)
     assert settings.base_url == "https://mcp.atoms.tech"
@@ -23,7 +23,7 @@ def test_seed_variables_alone_configure_an_authenticated_server() -> None:
     assert not settings.runs_unauthenticated
 
 
-def test_atoms_names_win_over_the_seed_aliases() -> None:
+def test_atoms_names_win_over_the_integration_plans_aliases() -> None:
     settings = load_mcp_settings(
         {
             **SEED,
@@ -82,7 +82,7 @@ def test_postgres_url_gets_the_async_driver_and_hides_its_password() -> None:
     ids=[
         "plain http base url off loopback",
         "base url with a path",
-        "seed alias with a bad url",
+        "integration plan alias with a bad url",
         "plain http authkit domain",
         "relative path",
         "path with trailing slash",

@@ -1,4 +1,4 @@
-/** One entry of the first-party MCP registry (the seed's `FIRST_PARTY_MCPS`). */
+/** One entry of the first-party MCP registry (the AuthKit integration plan's `FIRST_PARTY_MCPS`). */
 export interface FirstPartyMcp {
   /** Display name, e.g. `Atoms MCP`. */
   readonly name: string;

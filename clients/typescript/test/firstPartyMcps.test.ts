@@ -30,7 +30,7 @@ describe("FIRST_PARTY_MCPS", () => {
     }
   });
 
-  test("atoms is the seed's Atoms MCP: system scope, internal auth, requires the user token", () => {
+  test("atoms is the AuthKit integration plan's Atoms MCP: system scope, internal auth, requires the user token", () => {
     const atoms = FIRST_PARTY_MCPS.atoms;
     assert.equal(atoms.name, "Atoms MCP");
     assert.equal(atoms.scope, "system");

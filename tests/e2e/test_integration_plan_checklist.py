@@ -1,4 +1,4 @@
-"""The seed's testing checklist, every box, against the four services running as real processes.
+"""The AuthKit integration plan's testing checklist, every box, against the four services as processes.
 
 One stack for the module (emulator, auth, Atoms MCP, agent, started exactly as `make demo`
 starts them), with an OpenAI-protocol model and a lookalike MCP server of the test's own
