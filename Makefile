@@ -48,10 +48,14 @@ help: ## Show targets
 .PHONY: install
 install: $(VENV)/.installed $(NODE_STAMPS) ## Create the venv, install the project, dev tools and the npm packages (no-op when up to date)
 
-$(VENV)/.installed: pyproject.toml
+# The repository's distributions (each folder has its own pyproject.toml), in dependency order.
+DISTRIBUTIONS := gen/python services/atoms_grpc services/cli clients/python services/auth services/mcp services/agent services/devtools examples/notes
+PY_SOURCES := services clients/python scripts tests examples
+
+$(VENV)/.installed: pyproject.toml $(addsuffix /pyproject.toml,$(DISTRIBUTIONS))
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet $(addprefix -e ,$(DISTRIBUTIONS)) -e '.[dev]'
 	touch $@
 
 $(JS_DIR)/node_modules/.installed: $(JS_DIR)/package-lock.json
@@ -91,8 +95,8 @@ protos: $(VENV)/.installed ## Generate Python stubs (gen/python) and loadtest/at
 	$(BIN)/python scripts/generate_protos.py
 
 .PHONY: example-protos
-example-protos: $(VENV)/.installed ## Generate the notes example's stubs and protoset (examples/notes/gen)
-	$(BIN)/python -m examples.notes.generate_stubs
+example-protos: $(VENV)/.installed ## Generate the notes example's stubs and protoset (examples/notes/notes_service/gen)
+	$(BIN)/python -m notes_service.generate_stubs
 
 .PHONY: protoset
 protoset: protos ## Write loadtest/atoms.protoset (all services, imports included) for ghz
@@ -101,13 +105,13 @@ protoset: protos ## Write loadtest/atoms.protoset (all services, imports include
 
 .PHONY: lint
 lint: $(VENV)/.installed ## ruff check and format check
-	$(BIN)/ruff check services scripts tests examples
-	$(BIN)/ruff format --check services scripts tests examples
+	$(BIN)/ruff check $(PY_SOURCES)
+	$(BIN)/ruff format --check $(PY_SOURCES)
 
 .PHONY: fmt
 fmt: $(VENV)/.installed ## Apply ruff fixes and formatting
-	$(BIN)/ruff check --fix services scripts tests examples
-	$(BIN)/ruff format services scripts tests examples
+	$(BIN)/ruff check --fix $(PY_SOURCES)
+	$(BIN)/ruff format $(PY_SOURCES)
 
 .PHONY: test
 test: $(VENV)/.installed $(NODE_STAMPS) $(ENVOY_STAMP) $(CHROMIUM) ## Run the whole test suite (lint included; the TypeScript suite, the web app's unit tests, its next build and the browser test run inside pytest)
@@ -120,8 +124,12 @@ fuzz: $(VENV)/.installed ## Fuzz the token parser and validator for longer than 
 	ATOMS_FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-20000} $(BIN)/python -m pytest -q -p no:cacheprovider tests/auth/test_token_fuzz.py
 
 .PHONY: bench
-bench: $(VENV)/.installed ## Run the whole benchmark (ceiling, reference, auth, agent, under load, memory) and print the table; JSON under var/bench/
+bench: $(VENV)/.installed ## Run the whole benchmark (atoms start-up, ceiling, reference, auth, agent, under load, memory) and print the table; JSON under var/bench/
 	$(BIN)/atoms loadgen bench --out-dir var/bench
+
+.PHONY: bench-cli
+bench-cli: $(VENV)/.installed ## The `atoms` program's start-up time (atoms --help, atoms auth serve --help, ...)
+	$(BIN)/atoms loadgen bench --only cli --out-dir var/bench/cli
 
 .PHONY: bench-memory
 bench-memory: $(VENV)/.installed ## The auth service's resident memory after one million distinct tokens (about 9 minutes)
@@ -142,7 +150,7 @@ demo: $(VENV)/.installed $(NODE_STAMPS) ## Walk the main job end to end, then (i
 	$(BIN)/atoms demo
 	@if [ -t 0 ] && [ "$(DEMO_WEB)" != "0" ]; then \
 	  echo "==> the walk-through is done; now the stack with the web app, until Ctrl-C (DEMO_WEB=0 skips it)"; \
-	  exec $(BIN)/python -m services.demo.web_stack $(WEB_STACK_FLAGS); \
+	  exec $(BIN)/python -m atoms_devtools.demo.web_stack $(WEB_STACK_FLAGS); \
 	else \
 	  echo "==> the walk-through is done; 'make web' runs the stack with the web app on http://127.0.0.1:3000"; \
 	fi
@@ -155,7 +163,7 @@ demo: $(VENV)/.installed $(NODE_STAMPS) ## Walk the main job end to end, then (i
 
 .PHONY: web
 web: $(VENV)/.installed $(NODE_STAMPS) ## Run the whole stack with the web app (next dev) on http://127.0.0.1:3000: sign in as ada@acme.test
-	exec $(BIN)/python -m services.demo.web_stack $(WEB_STACK_FLAGS)
+	exec $(BIN)/python -m atoms_devtools.demo.web_stack $(WEB_STACK_FLAGS)
 
 .PHONY: run-emulator
 run-emulator: $(VENV)/.installed ## Run the local AuthKit emulator on EMULATOR_PORT (EMULATOR_KEYS_FILE: another key file)
@@ -201,7 +209,7 @@ run-agent: $(VENV)/.installed ## Run the agent (gRPC AGENT_PORT, HTTP AGENT_HTTP
 run-notes: $(VENV)/.installed ## Run the notes example on NOTES_PORT against run-auth (run-agent for WhoAmI)
 	ATOMS_AUTH_ADDR=$${ATOMS_AUTH_ADDR:-$(AUTH_HOST):$(AUTH_PORT)} \
 	ATOMS_AGENT_ADDR=$${ATOMS_AGENT_ADDR:-127.0.0.1:$(AGENT_PORT)} \
-	exec $(BIN)/python -m examples.notes serve --port $(NOTES_PORT)
+	exec $(BIN)/python -m notes_service serve --port $(NOTES_PORT)
 
 .PHONY: clean
 clean: ## Remove the venv, node_modules, caches and local data under var/

@@ -27,8 +27,8 @@ from pathlib import Path
 import grpc
 
 from atoms.auth.v1 import auth_pb2, auth_pb2_grpc
-from services.authkit_emulator import EmulatorKeyStore, mint_token
-from services.demo.child_process import ServiceProcess
+from atoms_devtools.authkit_emulator import EmulatorKeyStore, mint_token
+from atoms_devtools.demo.child_process import ServiceProcess
 
 PYTHON = sys.executable
 

@@ -12,7 +12,7 @@ from typing import Any
 import grpc
 import pytest
 
-from services.atoms_grpc.log_format import JsonLogFormatter
+from atoms_grpc.log_format import JsonLogFormatter
 from tests.support.log_hygiene import find_leaks
 from tests.support.token_factory import ISSUED_TOKENS
 
@@ -128,7 +128,7 @@ async def start_auth_server() -> AsyncIterator[Callable[..., Any]]:
     No metrics endpoint unless asked for with `metrics_port=0` (in the settings or as an
     argument): the settings' default port is the dev stack's 9464.
     """
-    from services.auth.server import AuthServer
+    from atoms_auth.server import AuthServer
 
     servers: list[AuthServer] = []
 

@@ -14,7 +14,7 @@ async def test_demo_walks_every_step_and_exits_cleanly() -> None:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "services.cli",
+        "atoms_cli",
         "demo",
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,

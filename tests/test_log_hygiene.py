@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 import secrets
 
-from services.atoms_grpc.log_format import JsonLogFormatter
-from services.atoms_grpc.token_fingerprint import fingerprint_token
+from atoms_grpc.log_format import JsonLogFormatter
+from atoms_grpc.token_fingerprint import fingerprint_token
 from tests.support.log_hygiene import find_leaks
 from tests.support.token_factory import mint, new_rsa_key
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from services.atoms_grpc.request_id_interceptor import _ACCEPTABLE_REQUEST_ID
-from services.auth.errors import MalformedTokenError
-from services.auth.jwt_segments import decode_unverified
+from atoms_auth.errors import MalformedTokenError
+from atoms_auth.jwt_segments import decode_unverified
+from atoms_grpc.request_id_interceptor import _ACCEPTABLE_REQUEST_ID
 
 _HEADER = "eyJhbGciOiJSUzI1NiJ9"  # {"alg":"RS256"}
 _PAYLOAD = "eyJzdWIiOiJ1c2VyXzEifQ"  # {"sub":"user_1"}

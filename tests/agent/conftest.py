@@ -15,15 +15,15 @@ import pytest
 from fastmcp import FastMCP
 
 from atoms.agent.v1 import agent_pb2_grpc
-from services.agent.egress_guard import HostResolver
-from services.agent.first_party_mcps import FirstPartyMcp
-from services.agent.server import AgentServer
-from services.agent.settings import AgentSettings, ModelEndpoint
-from services.agent.url_origin import origin_of
-from services.atoms_grpc.embedded_http_server import EmbeddedHttpServer
-from services.auth.server import AuthServer
-from services.auth.settings import load_auth_settings
-from services.authkit_emulator import EmulatorKeyStore, mint_token, running_emulator
+from atoms_agent.egress_guard import HostResolver
+from atoms_agent.server import AgentServer
+from atoms_agent.settings import AgentSettings, ModelEndpoint
+from atoms_agent.url_origin import origin_of
+from atoms_auth.server import AuthServer
+from atoms_auth.settings import load_auth_settings
+from atoms_devtools.authkit_emulator import EmulatorKeyStore, mint_token, running_emulator
+from atoms_grpc.embedded_http_server import EmbeddedHttpServer
+from atoms_grpc.first_party_mcps import FirstPartyMcp
 from tests.support.hostile_mcp import Answer, HostileAnswers
 from tests.support.recording_mcp import RecordingMcp, RecordingMiddleware
 from tests.support.token_factory import remember

@@ -15,8 +15,8 @@ from google.protobuf import struct_pb2
 from pydantic import SecretStr
 
 from atoms.agent.v1 import agent_pb2
-from services.agent.settings import DEFAULT_AGENT_AUDIENCE, ModelEndpoint, load_agent_settings
-from services.atoms_grpc.embedded_http_server import EmbeddedHttpServer
+from atoms_agent.settings import DEFAULT_AGENT_AUDIENCE, ModelEndpoint, load_agent_settings
+from atoms_grpc.embedded_http_server import EmbeddedHttpServer
 from tests.support.auth_calls import refusal_of
 from tests.support.fake_model_server import FakeModel
 from tests.support.token_factory import remember

@@ -22,8 +22,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
 
 from atoms.agent.v1 import agent_pb2
-from services.atoms_grpc.auth_service_monitor import AuthHealthPolicy
-from services.auth.server import AuthServer
+from atoms_auth.server import AuthServer
+from atoms_grpc.auth_service_monitor import AuthHealthPolicy
 from tests.support.auth_calls import refusal_of
 
 AGENT_SERVICE = "atoms.agent.v1.AgentService"

@@ -18,7 +18,7 @@ async def _serve(tmp_path: Path, *flags: str, **variables: str) -> tuple[int, st
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "services.cli",
+        "atoms_cli",
         "agent",
         "serve",
         *flags,

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import httpx2
 import pytest
 
-from services.agent.bounded_response_transport import (
+from atoms_agent.bounded_response_transport import (
     AnswerEncodingError,
     AnswerRefusedError,
     AnswerTooLargeError,

@@ -9,11 +9,11 @@ import pytest
 from fastmcp import FastMCP
 
 from atoms.agent.v1 import agent_pb2
-from services.agent.chat_session import DEFAULT_MAX_TOOL_CALLS_PER_TURN
-from services.agent.mcp_client_limits import DEFAULT_MAX_RESPONSE_BYTES
-from services.agent.model_tool_names import MAX_FUNCTION_NAME_CHARS, ModelToolIndex
-from services.agent.settings import ModelEndpoint
-from services.atoms_grpc.embedded_http_server import EmbeddedHttpServer
+from atoms_agent.chat_session import DEFAULT_MAX_TOOL_CALLS_PER_TURN
+from atoms_agent.mcp_client_limits import DEFAULT_MAX_RESPONSE_BYTES
+from atoms_agent.model_tool_names import MAX_FUNCTION_NAME_CHARS, ModelToolIndex
+from atoms_agent.settings import ModelEndpoint
+from atoms_grpc.embedded_http_server import EmbeddedHttpServer
 from tests.support.auth_calls import refusal_of
 from tests.support.fake_model_server import FakeModel
 from tests.support.hostile_mcp import gzip_bomb

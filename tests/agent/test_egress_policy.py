@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from services.agent.egress_policy import EgressPolicy, is_public_address, parse_allow_list
-from services.agent.settings import AgentSettingsError, load_agent_settings
+from atoms_agent.egress_policy import EgressPolicy, is_public_address, parse_allow_list
+from atoms_agent.settings import load_agent_settings
+from atoms_grpc.settings_loading import SettingsError
 
 
 @pytest.mark.parametrize(
@@ -88,7 +89,7 @@ def test_an_allow_list_splits_into_networks_and_names() -> None:
 
 @pytest.mark.parametrize("entry", ["10.20.0.1/16", "10.0.0.0/33", "*", "a..b", "x.*.y", "http://x.y"])
 def test_a_malformed_allow_list_entry_stops_the_agent_naming_the_variable(entry: str) -> None:
-    with pytest.raises(AgentSettingsError) as caught:
+    with pytest.raises(SettingsError) as caught:
         load_agent_settings({"ATOMS_AGENT_MCP_EGRESS_ALLOW": f"10.1.0.0/16,{entry}"})
     assert caught.value.setting == "ATOMS_AGENT_MCP_EGRESS_ALLOW"
 
@@ -101,7 +102,7 @@ def test_the_allow_list_reaches_the_settings() -> None:
 
 
 def test_a_plain_http_first_party_url_off_loopback_stops_the_agent() -> None:
-    with pytest.raises(AgentSettingsError) as caught:
+    with pytest.raises(SettingsError) as caught:
         load_agent_settings({"ATOMS_MCP_URL": "http://atoms-mcp:8000/api/mcp"})
     assert caught.value.setting == "ATOMS_MCP_URL"
     assert "clear text" in str(caught.value)
@@ -110,7 +111,7 @@ def test_a_plain_http_first_party_url_off_loopback_stops_the_agent() -> None:
 def test_a_plain_http_entry_of_the_first_party_file_stops_the_agent(tmp_path: Path) -> None:
     listed = tmp_path / "mcps.json"
     listed.write_text(json.dumps({"atoms": {"url": "http://10.0.0.7:8000/api/mcp"}}), encoding="utf-8")
-    with pytest.raises(AgentSettingsError) as caught:
+    with pytest.raises(SettingsError) as caught:
         load_agent_settings({"ATOMS_FIRST_PARTY_MCPS_FILE": str(listed)})
     assert caught.value.setting == "ATOMS_FIRST_PARTY_MCPS_FILE"
 

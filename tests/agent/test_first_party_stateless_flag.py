@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from services.agent.first_party_mcps import FirstPartyListError, load_first_party_mcps
+from atoms_grpc.first_party_mcps import FirstPartyListError, load_first_party_mcps
 
 
 def _write(tmp_path: Path, entry: dict[str, object]) -> Path:

@@ -13,15 +13,15 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from services.agent.egress_guard import EgressGuard
-from services.agent.egress_policy import EgressPolicy
-from services.agent.guarded_transport import (
+from atoms_agent.egress_guard import EgressGuard
+from atoms_agent.egress_policy import EgressPolicy
+from atoms_agent.guarded_transport import (
     UNREACHABLE_MESSAGE,
     GuardedTransport,
     RegisteredServerTransports,
 )
-from services.agent.mcp_composition import ComposedMcpServer
-from services.agent.mcp_registry import ServerScope
+from atoms_agent.mcp_composition import ComposedMcpServer
+from atoms_agent.mcp_registry import ServerScope
 from tests.support.fake_dns import FakeDns
 from tests.support.test_ca import TestCertificateAuthority
 

@@ -12,7 +12,7 @@ import grpc
 import pytest
 
 from atoms.agent.v1 import agent_pb2
-from services.agent.mcp_client_limits import (
+from atoms_agent.mcp_client_limits import (
     DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_MAX_TOOL_PAGES,
     DEFAULT_MAX_TOOLS_PER_SERVER,

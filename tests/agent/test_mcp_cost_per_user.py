@@ -18,11 +18,11 @@ import tracemalloc
 import pytest
 
 from atoms.agent.v1 import agent_pb2
-from services.agent.errors import McpUnauthenticatedError
-from services.agent.mcp_composition import ComposedMcpServer
-from services.agent.mcp_registry import ServerScope
-from services.agent.mcp_session_pool import McpSessionPool
-from services.atoms_grpc.principal import Principal, PrincipalKind
+from atoms_agent.errors import McpUnauthenticatedError
+from atoms_agent.mcp_composition import ComposedMcpServer
+from atoms_agent.mcp_registry import ServerScope
+from atoms_agent.mcp_session_pool import McpSessionPool
+from atoms_grpc.principal import Principal, PrincipalKind
 from tests.support.stateful_mcp_servers import held_server, notes_server, struct_args
 from tests.support.token_factory import remember
 
@@ -291,8 +291,8 @@ async def test_one_callers_refused_token_never_fails_another_callers_calls(
 def test_the_agents_auth_cache_holds_tens_of_thousands_of_active_users_for_a_minute() -> None:
     # With the kit's default (10,000 tokens, 30 s), 10,000 users calling within a minute were
     # validated again on every repeat call: the agent's own policy keeps them.
-    from services.agent.server import AgentServer
-    from services.agent.settings import load_agent_settings
+    from atoms_agent.server import AgentServer
+    from atoms_agent.settings import load_agent_settings
 
     settings = load_agent_settings({})
     policy = AgentServer(settings).config.auth_policy

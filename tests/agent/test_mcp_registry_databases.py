@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from services.agent.errors import AgentError, McpServerLimitError, McpServerNameTakenError
-from services.agent.mcp_registry import AuthType, McpRegistry, NewMcpServer, ServerScope
-from services.atoms_grpc.principal import Principal, PrincipalKind
+from atoms_agent.errors import AgentError, McpServerLimitError, McpServerNameTakenError
+from atoms_agent.mcp_registry import AuthType, McpRegistry, NewMcpServer, ServerScope
+from atoms_grpc.principal import Principal, PrincipalKind
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -13,10 +13,10 @@ import json
 import pytest
 
 from atoms.agent.v1 import agent_pb2
-from services.agent.mcp_composition import ComposedMcpServer
-from services.agent.mcp_registry import ServerScope
-from services.agent.mcp_session_pool import McpSessionPool
-from services.atoms_grpc.principal import Principal, PrincipalKind
+from atoms_agent.mcp_composition import ComposedMcpServer
+from atoms_agent.mcp_registry import ServerScope
+from atoms_agent.mcp_session_pool import McpSessionPool
+from atoms_grpc.principal import Principal, PrincipalKind
 from tests.conftest import log_lines
 from tests.support.stateful_mcp_servers import held_server, notes_server, struct_args
 

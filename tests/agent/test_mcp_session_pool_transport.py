@@ -5,12 +5,12 @@ from __future__ import annotations
 import httpx2
 import pytest
 
-from services.agent.errors import McpLimitExceededError, McpServerForbiddenError
-from services.agent.mcp_client_limits import McpClientLimits
-from services.agent.mcp_composition import ComposedMcpServer
-from services.agent.mcp_registry import ServerScope
-from services.agent.mcp_session_pool import McpSessionPool
-from services.atoms_grpc.principal import Principal, PrincipalKind
+from atoms_agent.errors import McpLimitExceededError, McpServerForbiddenError
+from atoms_agent.mcp_client_limits import McpClientLimits
+from atoms_agent.mcp_composition import ComposedMcpServer
+from atoms_agent.mcp_registry import ServerScope
+from atoms_agent.mcp_session_pool import McpSessionPool
+from atoms_grpc.principal import Principal, PrincipalKind
 
 ALICE = Principal(kind=PrincipalKind.USER, subject="user_alice", issuer="https://issuer.test", org_id="org_a")
 

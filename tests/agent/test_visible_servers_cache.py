@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from services.agent.first_party_mcps import FirstPartyMcp
-from services.agent.mcp_composition import McpComposer
-from services.agent.mcp_registry import AuthType, McpRegistry, NewMcpServer, RegisteredMcpServer, ServerScope
-from services.agent.visible_servers_cache import VisibleServersCache
-from services.atoms_grpc.principal import Principal, PrincipalKind
+from atoms_agent.mcp_composition import McpComposer
+from atoms_agent.mcp_registry import AuthType, McpRegistry, NewMcpServer, RegisteredMcpServer, ServerScope
+from atoms_agent.visible_servers_cache import VisibleServersCache
+from atoms_grpc.first_party_mcps import FirstPartyMcp
+from atoms_grpc.principal import Principal, PrincipalKind
 
 ORIGIN = "http://127.0.0.1:8000"
 

@@ -25,7 +25,9 @@ from prometheus_client import REGISTRY
 from pydantic import SecretStr
 
 from atoms.auth.v1 import auth_pb2, auth_pb2_grpc
-from services.atoms_grpc import (
+from atoms_auth.server import AuthServer
+from atoms_auth.settings import AuthSettings, InternalTokenSpec, TrustedIssuer
+from atoms_grpc import (
     AuthClient,
     AuthClientPolicy,
     AuthHealthPolicy,
@@ -39,8 +41,6 @@ from services.atoms_grpc import (
     current_principal,
     standard_interceptors,
 )
-from services.auth.server import AuthServer
-from services.auth.settings import AuthSettings, InternalTokenSpec, TrustedIssuer
 from tests.support.auth_calls import refusal_of
 from tests.support.jwks_server import JwksEndpoint
 from tests.support.loopback_http import serving_asgi

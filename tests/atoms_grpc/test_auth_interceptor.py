@@ -16,7 +16,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from pydantic import SecretStr
 
 from atoms.auth.v1 import auth_pb2, auth_pb2_grpc
-from services.atoms_grpc import (
+from atoms_auth.settings import AuthSettings, InternalTokenSpec, TrustedIssuer
+from atoms_grpc import (
     AccessLogInterceptor,
     AuthClient,
     AuthClientPolicy,
@@ -28,7 +29,6 @@ from services.atoms_grpc import (
     current_principal,
     forwarded_metadata,
 )
-from services.auth.settings import AuthSettings, InternalTokenSpec, TrustedIssuer
 from tests.support.auth_calls import refusal_of
 from tests.support.jwks_server import JwksEndpoint
 from tests.support.loopback_http import serving_asgi
@@ -225,7 +225,7 @@ async def test_client_retries_until_the_auth_service_comes_up_within_the_deadlin
     import asyncio
     import socket
 
-    from services.auth.server import AuthServer
+    from atoms_auth.server import AuthServer
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from services.atoms_grpc.embedded_http_server import EmbeddedHttpServer
+from atoms_grpc.embedded_http_server import EmbeddedHttpServer
 
 
 async def _hello(request: Request) -> PlainTextResponse:

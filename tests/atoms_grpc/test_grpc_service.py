@@ -21,7 +21,8 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from pydantic import SecretStr
 
 from atoms.auth.v1 import auth_pb2, auth_pb2_grpc
-from services.atoms_grpc import (
+from atoms_auth.settings import AuthSettings, InternalTokenSpec
+from atoms_grpc import (
     AccessLogInterceptor,
     AuthClient,
     BearerAuthInterceptor,
@@ -34,8 +35,7 @@ from services.atoms_grpc import (
     first_party_channel,
     standard_interceptors,
 )
-from services.atoms_grpc.tls_config import TlsConfig
-from services.auth.settings import AuthSettings, InternalTokenSpec
+from atoms_grpc.tls_config import TlsConfig
 from tests.support.auth_calls import refusal_of
 from tests.support.test_ca import TestCertificateAuthority
 from tests.support.token_factory import remember

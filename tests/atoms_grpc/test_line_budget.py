@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.atoms_grpc.line_budget import LineBudget
+from atoms_grpc.line_budget import LineBudget
 
 
 class _Clock:

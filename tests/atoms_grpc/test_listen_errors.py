@@ -10,12 +10,12 @@ import pytest
 from pydantic import SecretStr
 from starlette.applications import Starlette
 
-from services.atoms_grpc.embedded_http_server import EmbeddedHttpServer
-from services.atoms_grpc.grpc_service_host import GrpcServiceHost
-from services.atoms_grpc.listen_sockets import FACE_GRPC, FACE_HTTP, FACE_METRICS, ListenError
-from services.atoms_grpc.service_metrics import MetricsEndpoint
-from services.auth.server import AuthServer
-from services.auth.settings import AuthSettings, InternalTokenSpec
+from atoms_auth.server import AuthServer
+from atoms_auth.settings import AuthSettings, InternalTokenSpec
+from atoms_grpc.embedded_http_server import EmbeddedHttpServer
+from atoms_grpc.grpc_service_host import GrpcServiceHost
+from atoms_grpc.listen_sockets import FACE_GRPC, FACE_HTTP, FACE_METRICS, ListenError
+from atoms_grpc.service_metrics import MetricsEndpoint
 from tests.support.token_factory import remember
 
 

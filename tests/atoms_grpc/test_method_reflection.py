@@ -14,7 +14,9 @@ from google.protobuf import descriptor_pb2
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from atoms.agent.v1 import agent_pb2, agent_pb2_grpc
-from services.atoms_grpc.grpc_service_host import GrpcServiceHost
+from atoms_grpc import method_reflection
+from atoms_grpc.grpc_service_host import GrpcServiceHost
+from atoms_grpc.method_reflection import private_hook_is_available
 
 AGENT_SERVICE = agent_pb2.DESCRIPTOR.services_by_name["AgentService"].full_name
 
@@ -66,3 +68,32 @@ async def test_agent_symbols_resolve_to_the_agent_proto(agent_host: int, symbol:
 async def test_an_unknown_method_of_a_known_service_is_not_found(agent_host: int) -> None:
     response = await _file_for(agent_host, "atoms.agent.v1.AgentService.NoSuchMethod")
     assert response.error_response.error_code == grpc.StatusCode.NOT_FOUND.value[0]
+
+
+def test_the_private_reflection_hook_the_kit_overrides_is_still_there() -> None:
+    # Fails on a grpcio-reflection release that renames or reshapes the hook: the kit then
+    # falls back to stock reflection (method symbols unresolved), and ghz needs --proto.
+    assert private_hook_is_available()
+
+
+async def test_without_the_private_hook_stock_reflection_still_serves_every_other_symbol(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(method_reflection, "private_hook_is_available", lambda: False)
+    host = GrpcServiceHost(
+        service_names=[AGENT_SERVICE],
+        registrations=[
+            lambda server: agent_pb2_grpc.add_AgentServiceServicer_to_server(
+                agent_pb2_grpc.AgentServiceServicer(), server
+            )
+        ],
+    )
+    port = await host.start("127.0.0.1:0")
+    try:
+        service = await _file_for(port, "atoms.agent.v1.AgentService")
+        method = await _file_for(port, "atoms.agent.v1.AgentService.CallTool")
+    finally:
+        await host.stop(0)
+    assert not service.HasField("error_response")
+    assert method.error_response.error_code == grpc.StatusCode.NOT_FOUND.value[0]
+    assert any("method symbols" in record.getMessage() for record in caplog.records)

@@ -8,7 +8,7 @@ import signal
 
 import pytest
 
-from services.atoms_grpc import run_until_signalled
+from atoms_grpc import run_until_signalled
 
 
 class _RecordingService:

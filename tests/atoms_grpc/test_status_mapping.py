@@ -8,7 +8,7 @@ from typing import Any
 import grpc
 import pytest
 
-from services.atoms_grpc.status_mapping import StatusMappingInterceptor
+from atoms_grpc.status_mapping import StatusMappingInterceptor
 
 
 class _AbortingContext:
@@ -31,7 +31,7 @@ async def test_a_flood_of_unhandled_errors_logs_a_bounded_number_of_tracebacks(
 ) -> None:
     interceptor = StatusMappingInterceptor()
     contexts = [_AbortingContext() for _ in range(200)]
-    with caplog.at_level(logging.ERROR, logger="services.atoms_grpc.status_mapping"):
+    with caplog.at_level(logging.ERROR, logger="atoms_grpc.status_mapping"):
         for context in contexts:
             with pytest.raises(grpc.aio.AbortError):
                 await interceptor.run_unary(_buggy_handler, object(), context, "/pkg.Svc/Method")

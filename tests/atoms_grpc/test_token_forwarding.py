@@ -15,8 +15,8 @@ from typing import Any
 import grpc
 import pytest
 
-from services.atoms_grpc import first_party_channel, forward_caller_token_interceptors
-from services.atoms_grpc.request_context import bearer_token_var, request_id_var
+from atoms_grpc import first_party_channel, forward_caller_token_interceptors
+from atoms_grpc.request_context import bearer_token_var, request_id_var
 from tests.support.token_factory import remember
 
 USER_TOKEN = remember("user-session-token-for-forwarding-" + "u" * 24)

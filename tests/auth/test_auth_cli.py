@@ -42,7 +42,7 @@ async def _run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str,
 
 
 async def test_serve_without_anything_to_trust_exits_with_a_clear_message() -> None:
-    code, _, err = await _run(PYTHON, "-m", "services.cli", "auth", "serve", "--port", "0")
+    code, _, err = await _run(PYTHON, "-m", "atoms_cli", "auth", "serve", "--port", "0")
     assert code == 2
     assert "nothing to trust" in err
     assert "WORKOS_CLIENT_ID" in err
@@ -50,7 +50,7 @@ async def test_serve_without_anything_to_trust_exits_with_a_clear_message() -> N
 
 async def test_serve_with_a_short_internal_token_exits_naming_the_variable() -> None:
     env = _clean_env(ATOMS_INTERNAL_TOKEN=remember("short-token-value"))
-    code, _, err = await _run(PYTHON, "-m", "services.cli", "auth", "serve", "--port", "0", env=env)
+    code, _, err = await _run(PYTHON, "-m", "atoms_cli", "auth", "serve", "--port", "0", env=env)
     assert code == 2
     assert "ATOMS_INTERNAL_TOKEN" in err
     assert "short-token-value" not in err
@@ -100,7 +100,7 @@ async def emulator(tmp_path: Path) -> AsyncIterator[tuple[str, Path]]:
     child = await _spawn(
         PYTHON,
         "-m",
-        "services.cli",
+        "atoms_cli",
         "dev",
         "authkit",
         "--port",
@@ -119,14 +119,14 @@ async def emulator(tmp_path: Path) -> AsyncIterator[tuple[str, Path]]:
 
 async def test_operator_path_emulator_auth_service_token_and_grpcurl(emulator) -> None:
     base, keys = emulator
-    internal = remember((await _run(PYTHON, "-m", "services.cli", "dev", "internal-token"))[1].strip())
+    internal = remember((await _run(PYTHON, "-m", "atoms_cli", "dev", "internal-token"))[1].strip())
     env = _clean_env(
         WORKOS_CLIENT_ID="client_atoms_dev", WORKOS_API_BASE_URL=f"{base}/", ATOMS_INTERNAL_TOKEN=internal
     )
     auth = await _spawn(
         PYTHON,
         "-m",
-        "services.cli",
+        "atoms_cli",
         "auth",
         "serve",
         "--port",
@@ -142,7 +142,7 @@ async def test_operator_path_emulator_auth_service_token_and_grpcurl(emulator) -
     code, token, _ = await _run(
         PYTHON,
         "-m",
-        "services.cli",
+        "atoms_cli",
         "dev",
         "token",
         "--sub",
@@ -193,7 +193,7 @@ def _problem_lines(stderr: str) -> list[str]:
 
 async def _serve_internal_only(*flags: str, **variables: str) -> tuple[int, str]:
     env = _clean_env(ATOMS_INTERNAL_TOKEN=remember("i" * 40), **variables)
-    code, _, err = await _run(PYTHON, "-m", "services.cli", "auth", "serve", *flags, env=env)
+    code, _, err = await _run(PYTHON, "-m", "atoms_cli", "auth", "serve", *flags, env=env)
     return code, err
 
 

@@ -16,7 +16,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from pydantic import SecretStr
 
-from services.auth.settings import AuthSettings, InternalTokenSpec, TrustedIssuer
+from atoms_auth.settings import AuthSettings, InternalTokenSpec, TrustedIssuer
 from tests.support.auth_calls import refusal, validate
 from tests.support.jwks_server import JwksEndpoint, JwksMode
 from tests.support.loopback_http import serving_asgi
@@ -185,7 +185,7 @@ async def test_caller_deadline_is_honoured_while_keys_are_being_fetched(
 
 async def test_graceful_shutdown_goes_not_serving_and_lets_in_flight_calls_finish(start_auth_server) -> None:
     from atoms.auth.v1 import auth_pb2_grpc
-    from services.auth.jwks_cache import JwksCachePolicy
+    from atoms_auth.jwks_cache import JwksCachePolicy
 
     old_key, new_key = new_rsa_key(), new_rsa_key()
     endpoint = JwksEndpoint(keys=[old_key.public_jwk])

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from services.auth.settings import SettingsError, load_auth_settings
+from atoms_auth.settings import load_auth_settings
+from atoms_grpc.settings_loading import SettingsError
 from tests.support.token_factory import remember
 
 GOOD_TOKEN = remember(secrets.token_urlsafe(36))

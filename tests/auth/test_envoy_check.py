@@ -27,7 +27,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from prometheus_client import REGISTRY
 from pydantic import SecretStr
 
-from services.auth.settings import (
+from atoms_auth.settings import (
     AuthSettings,
     InternalTokenSpec,
     SettingsError,

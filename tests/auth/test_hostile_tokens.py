@@ -25,9 +25,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from envoy.service.auth.v3 import attribute_context_pb2, external_auth_pb2, external_auth_pb2_grpc
 
 from atoms.auth.v1 import auth_pb2_grpc
-from services.auth.errors import UnknownSigningKeyError
-from services.auth.jwks_cache import JwksCache
-from services.auth.settings import AuthSettings, TrustedIssuer
+from atoms_auth.errors import UnknownSigningKeyError
+from atoms_auth.jwks_cache import JwksCache
+from atoms_auth.settings import AuthSettings, TrustedIssuer
 from tests.conftest import log_lines
 from tests.support.auth_calls import Refusal, refusal
 from tests.support.error_lines import error_lines

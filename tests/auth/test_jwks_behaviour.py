@@ -26,9 +26,9 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from pydantic import SecretStr
 
 from atoms.auth.v1 import auth_pb2, auth_pb2_grpc
-from services.auth.errors import UnknownSigningKeyError
-from services.auth.jwks_cache import JwksCache, JwksCachePolicy, JwksFetchError
-from services.auth.settings import AuthSettings, InternalTokenSpec, TrustedIssuer
+from atoms_auth.errors import UnknownSigningKeyError
+from atoms_auth.jwks_cache import JwksCache, JwksCachePolicy, JwksFetchError
+from atoms_auth.settings import AuthSettings, InternalTokenSpec, TrustedIssuer
 from tests.conftest import log_lines
 from tests.support.auth_calls import refusal, validate
 from tests.support.jwks_server import JwksEndpoint, JwksMode

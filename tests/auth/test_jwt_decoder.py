@@ -9,7 +9,7 @@ import jwt
 import pytest
 from jwt.exceptions import DecodeError
 
-from services.auth.jwt_decoder import JWT_DECODER, REGEX_SEGMENT_CHECK, decode_base64url_segment
+from atoms_auth.jwt_decoder import JWT_DECODER, REGEX_SEGMENT_CHECK, decode_base64url_segment
 from tests.support.token_factory import mint, new_rsa_key, remember
 
 _PYJWT_SEGMENT_CHECK = jwt.PyJWS._decode_base64url_segment

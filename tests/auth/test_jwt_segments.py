@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.auth.errors import MalformedTokenError
-from services.auth.jwt_segments import MAX_JSON_DEPTH, decode_unverified, json_depth_exceeds
+from atoms_auth.errors import MalformedTokenError
+from atoms_auth.jwt_segments import MAX_JSON_DEPTH, decode_unverified, json_depth_exceeds
 
 EXAMPLES = int(os.environ.get("ATOMS_FUZZ_EXAMPLES", "200"))
 PROPERTY = settings(

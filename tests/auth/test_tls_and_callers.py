@@ -10,10 +10,11 @@ import grpc
 import pytest
 from pydantic import SecretStr
 
-from services.atoms_grpc.auth_client import AuthClient, AuthClientPolicy
-from services.atoms_grpc.service_error import ServiceError
-from services.atoms_grpc.tls_config import TlsConfig, TlsConfigError
-from services.auth.settings import AuthSettings, InternalTokenSpec, SettingsError, load_auth_settings
+from atoms_auth.settings import AuthSettings, InternalTokenSpec, load_auth_settings
+from atoms_grpc.auth_client import AuthClient, AuthClientPolicy
+from atoms_grpc.service_error import ServiceError
+from atoms_grpc.settings_loading import SettingsError
+from atoms_grpc.tls_config import TlsConfig, TlsConfigError
 from tests.support.test_ca import TestCertificateAuthority
 from tests.support.token_factory import remember
 

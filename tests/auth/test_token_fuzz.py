@@ -30,15 +30,15 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from atoms.auth.v1 import auth_pb2
-from services.atoms_grpc.principal import Principal
-from services.auth.envoy_authorization import RouteRequirements, deny, identity_headers
-from services.auth.errors import AuthError
-from services.auth.internal_tokens import InternalTokenRegistry
-from services.auth.jwks_cache import JwksCache
-from services.auth.jwt_verifier import JwtVerifier
-from services.auth.settings import TrustedIssuer
-from services.auth.token_cache import VerifiedTokenCache
-from services.auth.token_validator import TokenValidator, ValidationRequest
+from atoms_auth.envoy_authorization import RouteRequirements, deny, identity_headers
+from atoms_auth.errors import AuthError
+from atoms_auth.internal_tokens import InternalTokenRegistry
+from atoms_auth.jwks_cache import JwksCache
+from atoms_auth.jwt_verifier import JwtVerifier
+from atoms_auth.settings import TrustedIssuer
+from atoms_auth.token_cache import VerifiedTokenCache
+from atoms_auth.token_validator import TokenValidator, ValidationRequest
+from atoms_grpc.principal import Principal
 from tests.conftest import log_lines
 from tests.support.error_lines import error_lines
 from tests.support.jwks_server import JwksEndpoint

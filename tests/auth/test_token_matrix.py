@@ -19,7 +19,7 @@ import pytest
 from pydantic import SecretStr
 
 from atoms.auth.v1 import auth_pb2, auth_pb2_grpc
-from services.auth.settings import AuthSettings, InternalTokenSpec, TrustedIssuer
+from atoms_auth.settings import AuthSettings, InternalTokenSpec, TrustedIssuer
 from tests.support.auth_calls import refusal, validate
 from tests.support.jwks_server import JwksEndpoint
 from tests.support.loopback_http import serving_asgi

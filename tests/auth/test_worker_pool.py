@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from atoms.auth.v1 import auth_pb2, auth_pb2_grpc
-from services.demo.child_process import ServiceProcess
+from atoms_devtools.demo.child_process import ServiceProcess
 from tests.support.token_factory import remember
 
 INTERNAL_TOKEN = remember(secrets.token_urlsafe(36))

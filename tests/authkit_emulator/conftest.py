@@ -9,7 +9,7 @@ import httpx
 import jwt
 import pytest
 
-from services.authkit_emulator import EmulatorKeyStore, running_emulator
+from atoms_devtools.authkit_emulator import EmulatorKeyStore, running_emulator
 from tests.support.local_authkit import LocalAuthKit, local_authkit
 
 START = 1_800_000_000.0

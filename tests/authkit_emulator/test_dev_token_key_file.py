@@ -17,7 +17,7 @@ import httpx
 import jwt
 import pytest
 
-from services.authkit_emulator import EmulatorKeyStore
+from atoms_devtools.authkit_emulator import EmulatorKeyStore
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 _NO_FILE_VARIABLES = {
@@ -29,7 +29,7 @@ _NO_FILE_VARIABLES = {
 def checkout(tmp_path: Path) -> Path:
     """A directory that looks like an Atoms checkout (its markers), with a subdirectory to work in."""
     root = tmp_path / "atoms"
-    (root / "services" / "authkit_emulator").mkdir(parents=True)
+    (root / "services" / "devtools" / "atoms_devtools" / "authkit_emulator").mkdir(parents=True)
     (root / "pyproject.toml").write_text("[project]\nname = 'atoms-services'\n")
     (root / "docs" / "notes").mkdir(parents=True)
     return root
@@ -39,7 +39,7 @@ async def _atoms(*args: str, cwd: Path, env: dict[str, str] | None = None) -> tu
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "services.cli",
+        "atoms_cli",
         *args,
         cwd=cwd,
         env={
@@ -113,7 +113,7 @@ async def test_emulator_and_dev_token_run_from_different_directories_agree_on_th
     emulator = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "services.cli",
+        "atoms_cli",
         "dev",
         "authkit",
         "--port",

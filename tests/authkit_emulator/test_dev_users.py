@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from services.authkit_emulator import DevDirectory, DirectoryFileError
-from services.authkit_emulator.__main__ import main as emulator_main
+from atoms_devtools.authkit_emulator import DevDirectory, DirectoryFileError
+from atoms_devtools.authkit_emulator.__main__ import main as emulator_main
 from tests.support.local_authkit import LocalAuthKit
 
 DEFAULT_USERS = {

@@ -13,7 +13,7 @@ import httpx
 import jwt
 import pytest
 
-from services.authkit_emulator.__main__ import main as emulator_main
+from atoms_devtools.authkit_emulator.__main__ import main as emulator_main
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -26,7 +26,7 @@ def run_dev(capsys, *argv):
 
 
 def test_atoms_program_has_the_dev_commands():
-    from services.cli import build_parser
+    from atoms_cli import build_parser
 
     options = build_parser().parse_args(["dev", "internal-token"])
 
@@ -121,7 +121,7 @@ async def test_dev_authkit_serves_on_the_announced_address_until_signalled_then_
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "services.authkit_emulator",
+        "atoms_devtools.authkit_emulator",
         "authkit",
         "--port",
         "0",

@@ -6,7 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from services.authkit_emulator import EmulatorFilesNotFoundError, find_repository_root, resolve_emulator_files
+from atoms_devtools.authkit_emulator import (
+    EmulatorFilesNotFoundError,
+    find_repository_root,
+    resolve_emulator_files,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -15,7 +19,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 def checkout(tmp_path: Path) -> Path:
     """A directory that looks like an Atoms checkout (its markers), with a subdirectory to work in."""
     root = tmp_path / "atoms"
-    (root / "services" / "authkit_emulator").mkdir(parents=True)
+    (root / "services" / "devtools" / "atoms_devtools" / "authkit_emulator").mkdir(parents=True)
     (root / "pyproject.toml").write_text("[project]\nname = 'atoms-services'\n")
     (root / "docs" / "notes").mkdir(parents=True)
     return root
@@ -48,7 +52,10 @@ def test_the_users_file_lives_next_to_the_key_file_unless_named(checkout: Path) 
 
 def test_the_repository_is_found_from_any_directory_inside_it(checkout: Path) -> None:
     assert find_repository_root(checkout / "docs" / "notes") == checkout
-    assert find_repository_root(REPO_ROOT / "services" / "authkit_emulator") == REPO_ROOT
+    assert (
+        find_repository_root(REPO_ROOT / "services" / "devtools" / "atoms_devtools" / "authkit_emulator")
+        == REPO_ROOT
+    )
 
 
 def test_outside_the_repository_without_flag_or_variable_nothing_is_resolved(tmp_path: Path) -> None:

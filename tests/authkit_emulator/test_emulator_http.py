@@ -5,7 +5,7 @@ from __future__ import annotations
 import jwt
 import pytest
 
-from services.authkit_emulator import EmulatorKeyStore
+from atoms_devtools.authkit_emulator import EmulatorKeyStore
 
 PRIVATE_JWK_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
 

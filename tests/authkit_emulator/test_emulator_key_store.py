@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from services.authkit_emulator import EmulatorKeyStore, KeyFileError
+from atoms_devtools.authkit_emulator import EmulatorKeyStore, KeyFileError
 
 PRIVATE_JWK_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
 

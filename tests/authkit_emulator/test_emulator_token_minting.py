@@ -5,7 +5,7 @@ from __future__ import annotations
 import jwt
 import pytest
 
-from services.authkit_emulator import EmulatorKeyStore, mint_token
+from atoms_devtools.authkit_emulator import EmulatorKeyStore, mint_token
 
 ISSUER = "http://127.0.0.1:8100"
 

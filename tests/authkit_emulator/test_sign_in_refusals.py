@@ -14,8 +14,8 @@ import httpx
 import jwt
 import pytest
 
-from services.authkit_emulator import CODE_TTL_S
-from services.demo.login_browser import parse_forms
+from atoms_devtools.authkit_emulator import CODE_TTL_S
+from atoms_devtools.demo.login_browser import parse_forms
 from tests.support.local_authkit import APP_API_KEY, APP_CLIENT_ID, PUBLIC_CALLBACK, LocalAuthKit, pkce_pair
 
 RESOURCE = "http://127.0.0.1:48000/api/mcp"
@@ -525,7 +525,7 @@ async def test_overlong_authorize_query_is_refused_on_a_page(authkit: LocalAuthK
 async def test_nothing_the_emulator_logs_replays_a_code_or_a_token(
     authkit: LocalAuthKit, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.DEBUG, logger="services.authkit_emulator")
+    caplog.set_level(logging.DEBUG, logger="atoms_devtools.authkit_emulator")
     signed_in = await authkit.sign_in()
     tokens = (await authkit.exchange(signed_in)).json()
     refreshed = (await authkit.refresh(tokens["refresh_token"])).json()
@@ -536,7 +536,7 @@ async def test_nothing_the_emulator_logs_replays_a_code_or_a_token(
     await authkit.http.get(authkit.oauth_authorize_url(client_id, code_challenge=challenge))
 
     emulator_lines = [
-        r.getMessage() for r in caplog.records if r.name.startswith("services.authkit_emulator")
+        r.getMessage() for r in caplog.records if r.name.startswith("atoms_devtools.authkit_emulator")
     ]
     secrets = [
         signed_in.code,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import jwt
 import pytest
 
-from services.demo.login_browser import parse_forms
+from atoms_devtools.demo.login_browser import parse_forms
 from tests.support.local_authkit import APP_CLIENT_ID, CALLBACK, LocalAuthKit
 
 ALL_WRITES = ["projects:write", "documents:write", "requirements:write"]

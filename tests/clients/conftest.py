@@ -19,12 +19,12 @@ from typing import Any
 
 import pytest
 
-from services.agent.server import AgentServer
-from services.agent.settings import load_agent_settings
-from services.atoms_grpc.embedded_http_server import EmbeddedHttpServer
-from services.auth.settings import load_auth_settings
-from services.authkit_emulator import EmulatorKeyStore, mint_token, running_emulator
-from services.mcp.server import route_fastmcp_logs
+from atoms_agent.server import AgentServer
+from atoms_agent.settings import load_agent_settings
+from atoms_auth.settings import load_auth_settings
+from atoms_devtools.authkit_emulator import EmulatorKeyStore, mint_token, running_emulator
+from atoms_grpc.embedded_http_server import EmbeddedHttpServer
+from atoms_mcp.server import route_fastmcp_logs
 from tests.mcp.conftest import wait_until_ready
 from tests.support.fake_model_server import FakeModel
 from tests.support.mcp_service import start_mcp_service

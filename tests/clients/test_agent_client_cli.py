@@ -12,9 +12,9 @@ import pytest
 from pydantic import SecretStr
 from starlette.applications import Starlette
 
-from services.agent_client.cli import UsageError, parse_tool_arguments
-from services.atoms_grpc.embedded_http_server import EmbeddedHttpServer
-from services.auth.settings import AuthSettings, InternalTokenSpec
+from atoms_agent_client.cli import UsageError, parse_tool_arguments
+from atoms_auth.settings import AuthSettings, InternalTokenSpec
+from atoms_grpc.embedded_http_server import EmbeddedHttpServer
 from tests.clients.conftest import ORG_ID, ClientStack, tampered
 from tests.support.token_factory import remember
 
@@ -36,7 +36,7 @@ async def atoms(*args: str, **variables: str) -> Finished:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "services.cli",
+        "atoms_cli",
         *args,
         env=environment,
         stdout=asyncio.subprocess.PIPE,

@@ -8,7 +8,7 @@ import grpc
 import pytest
 
 from atoms.agent.v1 import agent_pb2
-from services.agent_client import (
+from atoms_agent_client import (
     AGENT_UNREACHABLE,
     AgentError,
     AgentGrpcClient,

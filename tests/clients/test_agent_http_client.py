@@ -9,7 +9,7 @@ import grpc
 import httpx
 import pytest
 
-from services.agent_client import (
+from atoms_agent_client import (
     AGENT_PROTOCOL_ERROR,
     AGENT_UNREACHABLE,
     AgentError,

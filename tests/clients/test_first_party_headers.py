@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from services.agent_client import (
+from atoms_agent_client import (
     FIRST_PARTY_MCPS,
     AccessTokenSession,
     InvalidAccessTokenError,
@@ -17,7 +17,9 @@ from services.agent_client import (
 )
 from tests.support.token_factory import remember
 
-AGENT_LIST = Path(__file__).resolve().parents[2] / "services" / "agent" / "first_party_mcps.json"
+AGENT_LIST = (
+    Path(__file__).resolve().parents[2] / "services" / "atoms_grpc" / "atoms_grpc" / "first_party_mcps.json"
+)
 TOKEN = remember("eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c2VyXzEifQ.c2lnbmF0dXJlLWZvci10ZXN0cw")
 
 

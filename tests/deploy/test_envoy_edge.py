@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from services.auth.settings import AuthSettings, InternalTokenSpec, TrustedIssuer
+from atoms_auth.settings import AuthSettings, InternalTokenSpec, TrustedIssuer
 from tests.deploy.envoy_edge import envoy_binary, load_envoy_config, on_loopback, running_envoy
 from tests.support.jwks_server import JwksEndpoint
 from tests.support.loopback_http import serving_asgi

@@ -12,11 +12,12 @@ from typing import Any
 import pytest
 import yaml
 
-from services.agent.server import AGENT_SERVICE_NAME
-from services.agent.settings import load_agent_settings
-from services.auth.settings import SettingsError, load_auth_settings
-from services.cli import build_parser
-from services.mcp.settings import load_mcp_settings, require_authentication
+from atoms_agent.server import AGENT_SERVICE_NAME
+from atoms_agent.settings import load_agent_settings
+from atoms_auth.settings import load_auth_settings
+from atoms_cli import build_parser
+from atoms_grpc.settings_loading import SettingsError
+from atoms_mcp.settings import load_mcp_settings, require_authentication
 from tests.deploy.envoy_edge import REPO
 from tests.support.token_factory import remember
 

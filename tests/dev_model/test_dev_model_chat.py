@@ -23,12 +23,12 @@ import pytest
 from google.protobuf import json_format
 
 from atoms.agent.v1 import agent_pb2, agent_pb2_grpc
-from services.agent.server import AgentServer
-from services.agent.settings import load_agent_settings
-from services.auth.settings import load_auth_settings
-from services.authkit_emulator import EmulatorKeyStore, mint_token, running_emulator
-from services.dev_model import DEV_MODEL_ID, STAND_IN_NOTE, running_dev_model
-from services.mcp.server import route_fastmcp_logs
+from atoms_agent.server import AgentServer
+from atoms_agent.settings import load_agent_settings
+from atoms_auth.settings import load_auth_settings
+from atoms_devtools.authkit_emulator import EmulatorKeyStore, mint_token, running_emulator
+from atoms_devtools.dev_model import DEV_MODEL_ID, STAND_IN_NOTE, running_dev_model
+from atoms_mcp.server import route_fastmcp_logs
 from tests.mcp.conftest import wait_until_ready
 from tests.support.mcp_service import start_mcp_service
 from tests.support.token_factory import remember

@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from services.demo.child_process import ServiceProcess
-from services.dev_model import DEV_MODEL_ID
+from atoms_devtools.demo.child_process import ServiceProcess
+from atoms_devtools.dev_model import DEV_MODEL_ID
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
@@ -39,7 +39,7 @@ async def _run(*args: str) -> tuple[int, str]:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "services.cli",
+        "atoms_cli",
         "dev",
         "model",
         *args,

@@ -14,10 +14,10 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from services.agent.errors import ModelUnavailableError
-from services.agent.model_client import ModelClient, TurnEnd, TurnText
-from services.agent.settings import ModelEndpoint
-from services.dev_model import (
+from atoms_agent.errors import ModelUnavailableError
+from atoms_agent.model_client import ModelClient, TurnEnd, TurnText
+from atoms_agent.settings import ModelEndpoint
+from atoms_devtools.dev_model import (
     DEV_MODEL_ID,
     MAX_BODY_BYTES,
     MAX_MESSAGES,

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from services.dev_model.intents import MAX_MATCHED_CHARS, Clarification, HelpWanted, Intent, match_intent
+from atoms_devtools.dev_model.intents import (
+    MAX_MATCHED_CHARS,
+    Clarification,
+    HelpWanted,
+    Intent,
+    match_intent,
+)
 
 DOC = "doc_" + "a" * 32
 REQ = "req_" + "b" * 32

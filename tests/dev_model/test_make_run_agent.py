@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from services.dev_model import DEV_MODEL_ID
+from atoms_devtools.dev_model import DEV_MODEL_ID
 from tests.test_make_run_targets import (
     _environment,
     _first_answer,

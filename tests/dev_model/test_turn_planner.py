@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from services.dev_model.completion_request import parse_completion_request
-from services.dev_model.model_card import DEV_MODEL_ID, STAND_IN_NOTE
-from services.dev_model.turn_planner import MAX_CALLS_PER_MESSAGE, PlannedTurn, plan_turn
+from atoms_devtools.dev_model.completion_request import parse_completion_request
+from atoms_devtools.dev_model.model_card import DEV_MODEL_ID, STAND_IN_NOTE
+from atoms_devtools.dev_model.turn_planner import MAX_CALLS_PER_MESSAGE, PlannedTurn, plan_turn
 
 ATOMS_TOOLS = [
     "atoms__whoami",

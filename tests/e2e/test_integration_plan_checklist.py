@@ -22,9 +22,9 @@ from google.protobuf import json_format, struct_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from atoms.agent.v1 import agent_pb2, agent_pb2_grpc
-from services.atoms_grpc.embedded_http_server import EmbeddedHttpServer
-from services.authkit_emulator import mint_token
-from services.demo.walkthrough import DemoStack, running_stack
+from atoms_devtools.authkit_emulator import mint_token
+from atoms_devtools.demo.walkthrough import DemoStack, running_stack
+from atoms_grpc.embedded_http_server import EmbeddedHttpServer
 from tests.support.auth_calls import refusal_of
 from tests.support.fake_model_server import FakeModel
 from tests.support.recording_mcp import RecordingMcp, RecordingMiddleware

@@ -2,7 +2,7 @@
 
 `notes_stack` runs the AuthKit emulator, the auth service trusting it, the real Atoms MCP
 service, the agent configured with it as its first-party `atoms` server, and the notes
-service built by `NotesServer` exactly as `python -m examples.notes serve` builds it.
+service built by `NotesServer` exactly as `python -m notes_service serve` builds it.
 Every token minted here is remembered, so the log check of tests/conftest.py fails a test
 that logs one.
 """
@@ -19,15 +19,15 @@ from typing import Any
 import grpc
 import pytest_asyncio
 
-from examples.notes.server import NotesServer
-from examples.notes.settings import NotesSettings
-from examples.notes.stubs import notes_pb2_grpc
-from services.agent.server import AgentServer
-from services.agent.settings import load_agent_settings
-from services.auth.server import AuthServer
-from services.auth.settings import load_auth_settings
-from services.authkit_emulator import EmulatorKeyStore, mint_token, running_emulator
-from services.mcp.server import route_fastmcp_logs
+from atoms_agent.server import AgentServer
+from atoms_agent.settings import load_agent_settings
+from atoms_auth.server import AuthServer
+from atoms_auth.settings import load_auth_settings
+from atoms_devtools.authkit_emulator import EmulatorKeyStore, mint_token, running_emulator
+from atoms_mcp.server import route_fastmcp_logs
+from notes_service.server import NotesServer
+from notes_service.settings import NotesSettings
+from notes_service.stubs import notes_pb2_grpc
 from tests.support.mcp_service import start_mcp_service
 from tests.support.token_factory import remember
 

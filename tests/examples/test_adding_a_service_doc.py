@@ -36,7 +36,7 @@ import pytest
 import pytest_asyncio
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from examples.notes.generate_stubs import DEFAULT_OUT_DIR
+from notes_service.generate_stubs import DEFAULT_OUT_DIR
 from tests.support.token_factory import remember
 
 on_the_walkthrough_loop = pytest.mark.asyncio(loop_scope="module")

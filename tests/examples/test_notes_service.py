@@ -11,7 +11,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from examples.notes.stubs import notes_pb2
+from notes_service.stubs import notes_pb2
 from tests.conftest import log_lines
 from tests.examples.conftest import NotesStack
 from tests.support.auth_calls import refusal_of

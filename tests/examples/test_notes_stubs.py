@@ -6,7 +6,7 @@ from pathlib import Path
 
 from google.protobuf import descriptor_pb2
 
-from examples.notes.generate_stubs import DEFAULT_OUT_DIR, PROTOSET_NAME, generate
+from notes_service.generate_stubs import DEFAULT_OUT_DIR, PROTOSET_NAME, generate
 
 
 def _files(root: Path) -> dict[str, bytes]:
@@ -21,7 +21,7 @@ def test_committed_stubs_and_protoset_match_the_proto(tmp_path: Path) -> None:
     generate(tmp_path)
     fresh, committed = _files(tmp_path), _files(DEFAULT_OUT_DIR)
     stale = sorted(name for name in fresh.keys() | committed.keys() if fresh.get(name) != committed.get(name))
-    assert not stale, f"stale, run `python -m examples.notes.generate_stubs`: {stale}"
+    assert not stale, f"stale, run `python -m notes_service.generate_stubs`: {stale}"
 
 
 def test_every_element_of_the_notes_proto_is_commented() -> None:

@@ -10,7 +10,7 @@ import grpc
 import pytest
 
 from atoms.auth.v1 import auth_pb2, auth_pb2_grpc
-from services.loadgen.ceiling_server import sample_principal
+from atoms_devtools.loadgen.ceiling_server import sample_principal
 
 
 @dataclass

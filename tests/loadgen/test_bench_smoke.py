@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 SECTIONS = (
+    "`atoms` start-up",
     "ValidateToken, closed loop",
     "ValidateToken, open loop",
     "--workers 1 and 2",
@@ -36,7 +37,7 @@ async def test_quick_bench_reports_every_section_and_writes_json(tmp_path: Path)
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "services.loadgen",
+        "atoms_devtools.loadgen",
         "bench",
         "--quick",
         "--out-dir",
@@ -53,3 +54,4 @@ async def test_quick_bench_reports_every_section_and_writes_json(tmp_path: Path)
     document = json.loads((tmp_path / "latest.json").read_text())
     assert document["results"]
     assert document["targets"]
+    assert set(document["facts"]["cli_startup_s"]) >= {"--help", "auth serve --help"}

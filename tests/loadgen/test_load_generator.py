@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from atoms.auth.v1 import auth_pb2
-from services.loadgen import LoadSpec, LoadSpecError, TokenPool, run_load
-from services.loadgen.bench.token_pools import write_pool
-from services.loadgen.call_source import CallEncoder
-from services.loadgen.load_spec import normalise_method
+from atoms_devtools.loadgen import LoadSpec, LoadSpecError, TokenPool, run_load
+from atoms_devtools.loadgen.bench.token_pools import write_pool
+from atoms_devtools.loadgen.call_source import CallEncoder
+from atoms_devtools.loadgen.load_spec import normalise_method
 from tests.loadgen.conftest import RecordingServer
 
 METHOD = "atoms.auth.v1.AuthService/ValidateToken"

@@ -14,7 +14,7 @@ async def _loadgen_run(target: str, out_dir: Path) -> tuple[int, str]:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "services.cli",
+        "atoms_cli",
         "loadgen",
         "run",
         target,

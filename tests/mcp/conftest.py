@@ -19,12 +19,12 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from services.auth.jwks_cache import JwksCachePolicy
-from services.auth.server import AuthServer
-from services.auth.settings import InternalTokenSpec, load_auth_settings
-from services.authkit_emulator import EmulatorKeyStore, mint_token, running_emulator
-from services.mcp.server import McpServer, route_fastmcp_logs
-from services.mcp.settings import McpSettings
+from atoms_auth.jwks_cache import JwksCachePolicy
+from atoms_auth.server import AuthServer
+from atoms_auth.settings import InternalTokenSpec, load_auth_settings
+from atoms_devtools.authkit_emulator import EmulatorKeyStore, mint_token, running_emulator
+from atoms_mcp.server import McpServer, route_fastmcp_logs
+from atoms_mcp.settings import McpSettings
 from tests.support.token_factory import remember
 
 CLIENT_ID = "client_atoms_mcp_tests"

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from services.mcp.atoms_model import RequirementChanges, RequirementPriority, RequirementStatus
-from services.mcp.atoms_store import AtomsStore
-from services.mcp.errors import ConflictError, InvalidInputError, NotFoundError
+from atoms_mcp.atoms_model import RequirementChanges, RequirementPriority, RequirementStatus
+from atoms_mcp.atoms_store import AtomsStore
+from atoms_mcp.errors import ConflictError, InvalidInputError, NotFoundError
 
 AUTHOR = "user_author"
 UNKNOWN = {"project": "prj_" + "f" * 32, "document": "doc_" + "f" * 32, "requirement": "req_" + "f" * 32}

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from services.mcp.atoms_store import AtomsStore
+from atoms_mcp.atoms_store import AtomsStore
 from tests.mcp.conftest import AuthStack, StartMcp
 from tests.mcp.mcp_clients import fastmcp_client
 

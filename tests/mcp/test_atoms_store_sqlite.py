@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from services.mcp.atoms_store import AtomsStore
-from services.mcp.store_schema import SCHEMA_VERSION
+from atoms_mcp.atoms_store import AtomsStore
+from atoms_mcp.store_schema import SCHEMA_VERSION
 
 
 def _url(path: Path) -> str:

@@ -1,4 +1,4 @@
-"""`atoms mcp serve` (here as `python -m services.mcp serve`) as a real process."""
+"""`atoms mcp serve` (here as `python -m atoms_mcp serve`) as a real process."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import signal
 import sys
 from pathlib import Path
 
-from services.mcp import cli
+from atoms_mcp import cli
 from tests.mcp.mcp_clients import fastmcp_client
 
 _LISTENING = re.compile(r"listening on 127\.0\.0\.1:(\d+)/api/mcp")
@@ -27,7 +27,7 @@ async def _spawn(tmp_path: Path, *args: str) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "services.mcp",
+        "atoms_mcp",
         "serve",
         *args,
         cwd=tmp_path,

@@ -10,7 +10,7 @@ import time
 import httpx
 import pytest
 
-from services.authkit_emulator import mint_token
+from atoms_devtools.authkit_emulator import mint_token
 from tests.mcp.conftest import AuthStack, RunningMcp, StartMcp
 from tests.mcp.mcp_clients import challenge_params, fastmcp_client, post_initialize, sdk_client
 from tests.support.token_factory import remember
@@ -152,7 +152,7 @@ async def test_unreachable_auth_service_gets_503_with_retry_after(
 async def test_auth_service_without_signing_keys_gets_503_not_401(
     auth_stack: AuthStack, start_mcp: StartMcp, free_port: int, start_auth_server
 ) -> None:
-    from services.auth.settings import load_auth_settings
+    from atoms_auth.settings import load_auth_settings
 
     dead_issuer = f"http://127.0.0.1:{free_port}"
     settings = load_auth_settings({"WORKOS_CLIENT_ID": "client_x", "WORKOS_API_BASE_URL": f"{dead_issuer}/"})

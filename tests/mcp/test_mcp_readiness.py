@@ -13,7 +13,7 @@ from dataclasses import replace
 
 import httpx
 
-from services.auth.server import AuthServer
+from atoms_auth.server import AuthServer
 from tests.mcp.conftest import AuthStack, StartMcp
 
 _WAIT_S = 20.0

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from services.mcp.settings import SettingsError, load_mcp_settings, require_authentication
+from atoms_grpc.settings_loading import SettingsError
+from atoms_mcp.settings import load_mcp_settings, require_authentication
 
 SEED = {
     "FASTMCP_SERVER_AUTH_AUTHKITPROVIDER_BASE_URL": "https://mcp.atoms.tech",

@@ -11,10 +11,10 @@ from datetime import UTC, datetime
 import grpc
 import pytest
 
-from services.atoms_grpc.auth_errors import AuthServiceUnavailableError
-from services.atoms_grpc.principal import Principal, PrincipalKind
-from services.atoms_grpc.service_error import RemoteServiceError
-from services.mcp.token_verifier import AtomsAccessToken, AuthServiceTokenVerifier, AuthUnavailableError
+from atoms_grpc.auth_errors import AuthServiceUnavailableError
+from atoms_grpc.principal import Principal, PrincipalKind
+from atoms_grpc.service_error import RemoteServiceError
+from atoms_mcp.token_verifier import AtomsAccessToken, AuthServiceTokenVerifier, AuthUnavailableError
 
 AUDIENCE = "https://mcp.atoms.test/api/mcp"
 TOKEN = "header.payload.signature"
@@ -115,3 +115,24 @@ def test_verifier_without_an_audience_is_refused_at_construction() -> None:
             timeout_s=1.0,
             retry_after_s=5,
         )
+
+
+def test_the_provider_keeps_fastmcps_middleware_and_only_adds_the_503_answer() -> None:
+    # FastMCP's own list, extended through super(): same classes in the same order, and the
+    # authentication middleware answers an auth outage with our on_error.
+    from fastmcp.server.auth import RemoteAuthProvider
+    from starlette.middleware.authentication import AuthenticationMiddleware
+
+    from atoms_mcp.auth_provider import AtomsAuthProvider, answer_authentication_error
+
+    provider = AtomsAuthProvider(
+        token_verifier=_verifier(StubAuthClient(AuthServiceUnavailableError("down"))),
+        authkit_domain="https://example.authkit.app",
+        base_url="https://mcp.example.test",
+    )
+    ours = provider.get_middleware()
+    theirs = RemoteAuthProvider.get_middleware(provider)
+    assert [item.cls for item in ours] == [item.cls for item in theirs]
+    authentication = [item for item in ours if item.cls is AuthenticationMiddleware]
+    assert len(authentication) == 1
+    assert authentication[0].kwargs["on_error"] is answer_authentication_error

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from services.auth.server import AuthServer
-from services.auth.settings import load_auth_settings
-from services.mcp.server import route_fastmcp_logs
+from atoms_auth.server import AuthServer
+from atoms_auth.settings import load_auth_settings
+from atoms_mcp.server import route_fastmcp_logs
 from tests.support.local_authkit import APP_CLIENT_ID, LocalAuthKit, MovableClock, local_authkit
 from tests.support.mcp_service import start_mcp_service
 

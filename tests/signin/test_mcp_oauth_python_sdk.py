@@ -23,7 +23,7 @@ from mcp.shared.auth import (
 )
 from pydantic import AnyUrl
 
-from services.demo.login_browser import LoginBrowser
+from atoms_devtools.demo.login_browser import LoginBrowser
 from tests.signin.conftest import SignInWorld
 from tests.support.token_factory import remember
 

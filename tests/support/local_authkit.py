@@ -2,7 +2,7 @@
 
 `local_authkit()` runs the emulator in the test's event loop with a test WorkOS application
 (client id, API key, a loopback redirect URI). `LocalAuthKit` builds authorize URLs as the SDKs
-do, plays the person at the login page (`services.demo.login_browser`), and calls the token
+do, plays the person at the login page (`atoms_devtools.demo.login_browser`), and calls the token
 endpoints. Every token and secret it sees is remembered, so the suite's log check fails a test
 whose logs contain one.
 """
@@ -22,14 +22,14 @@ from urllib.parse import urlencode
 
 import httpx
 
-from services.authkit_emulator import (
+from atoms_devtools.authkit_emulator import (
     DevDirectory,
     EmulatorKeyStore,
     SignInOptions,
     application_client,
     running_emulator,
 )
-from services.demo.login_browser import ClientRedirect, LoginBrowser
+from atoms_devtools.demo.login_browser import ClientRedirect, LoginBrowser
 from tests.support.token_factory import remember
 
 APP_CLIENT_ID = "client_atoms_signin_tests"

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 from starlette.types import ASGIApp
 
-from services.atoms_grpc.embedded_http_server import EmbeddedHttpServer
+from atoms_grpc.embedded_http_server import EmbeddedHttpServer
 
 
 @contextlib.asynccontextmanager

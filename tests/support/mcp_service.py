@@ -6,8 +6,8 @@ import contextlib
 import socket
 from pathlib import Path
 
-from services.mcp.server import McpServer
-from services.mcp.settings import McpSettings
+from atoms_mcp.server import McpServer
+from atoms_mcp.settings import McpSettings
 
 
 async def start_mcp_service(

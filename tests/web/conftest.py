@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from services.demo.web_stack import WEB_DIR
+from atoms_devtools.demo.web_stack import WEB_DIR
 
 CHROMIUM = Path("/usr/bin/chromium")
 BUILD_TIMEOUT_S = 600

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from services.demo.web_stack import REPO_ROOT, WebStack, running_web_stack
+from atoms_devtools.demo.web_stack import REPO_ROOT, WebStack, running_web_stack
 from tests.web.conftest import web_env
 
 ACCESS_TOKEN_TTL_S = 5

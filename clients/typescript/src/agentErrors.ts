@@ -78,7 +78,7 @@ export class AgentProtocolError extends AgentClientError {
   }
 }
 
-// The agent's table (services/agent/http_api.py `_HTTP_STATUS`), for errors sent in a stream
+// The agent's table (services/agent/atoms_agent/http_api.py `_HTTP_STATUS`), for errors sent in a stream
 // after the 200 went out: the status the same error gets when it happens before streaming.
 const STATUS_OF_TYPE: Readonly<Record<string, number>> = {
   invalid_argument: 400,

@@ -1,6 +1,6 @@
 /**
  * The request and response shapes of the agent's OpenAI-compatible `POST /v1/chat/completions`
- * (the subset the agent implements; see services/agent/http_api.py).
+ * (the subset the agent implements; see services/agent/atoms_agent/http_api.py).
  */
 
 /** Who wrote a message. The agent refuses any other role. */

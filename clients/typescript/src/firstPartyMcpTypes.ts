@@ -2,7 +2,7 @@
 export interface FirstPartyMcp {
   /** Display name, e.g. `Atoms MCP`. */
   readonly name: string;
-  /** The MCP endpoint as configured in `services/agent/first_party_mcps.json` (the agent may override it per deployment). */
+  /** The MCP endpoint as configured in `services/atoms_grpc/atoms_grpc/first_party_mcps.json` (the agent may override it per deployment). */
   readonly url: string;
   /** The MCP transport; the agent speaks streamable HTTP only. */
   readonly transport: "streamable_http";

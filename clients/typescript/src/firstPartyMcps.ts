@@ -1,7 +1,7 @@
 /**
  * The first-party MCP registry: the servers that may receive the signed-in user's token.
  *
- * Generated from `services/agent/first_party_mcps.json`, the file the agent's own
+ * Generated from `services/atoms_grpc/atoms_grpc/first_party_mcps.json`, the file the agent's own
  * configuration reads, so the front end and the agent agree on one list.
  */
 import type { FirstPartyMcp } from "./firstPartyMcpTypes.js";

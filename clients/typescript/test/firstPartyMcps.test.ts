@@ -9,7 +9,7 @@ import { FIRST_PARTY_MCPS, findFirstPartyMcp, isFirstPartyMcp } from "../src/ind
 const PACKAGE_ROOT = new URL("../../", import.meta.url);
 const GENERATOR = new URL("scripts/generate-first-party-mcps.mjs", PACKAGE_ROOT);
 const GENERATED = fileURLToPath(new URL("src/firstPartyMcps.generated.ts", PACKAGE_ROOT));
-const AGENT_LIST = fileURLToPath(new URL("../../services/agent/first_party_mcps.json", PACKAGE_ROOT));
+const AGENT_LIST = fileURLToPath(new URL("../../services/atoms_grpc/atoms_grpc/first_party_mcps.json", PACKAGE_ROOT));
 
 interface Generator {
   renderFirstPartyMcpsModule(document: unknown): string;

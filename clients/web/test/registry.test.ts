@@ -5,7 +5,7 @@ import { ATOMS_MCP_URL_VARIABLE, firstPartyMcps, isFirstPartyMcpId } from "../sr
 import { SettingError } from "../src/lib/settings";
 
 describe("firstPartyMcps", () => {
-  it("is the list generated from services/agent/first_party_mcps.json when nothing overrides it", () => {
+  it("is the list generated from services/atoms_grpc/atoms_grpc/first_party_mcps.json when nothing overrides it", () => {
     const registry = firstPartyMcps({});
 
     expect(registry).toBe(FIRST_PARTY_MCPS);

@@ -1,7 +1,7 @@
 /**
  * The first-party MCP registry of this app: the servers that may receive the signed-in user's
  * token, from the same generated module as `@atoms/agent-client` (itself generated from
- * services/agent/first_party_mcps.json), with the Atoms MCP's URL overridable per environment.
+ * services/atoms_grpc/atoms_grpc/first_party_mcps.json), with the Atoms MCP's URL overridable per environment.
  */
 import { FIRST_PARTY_MCPS, type FirstPartyMcp, type FirstPartyMcpId } from "@atoms/agent-client";
 

@@ -1,4 +1,0 @@
-"""notes: a small gRPC service on the Atoms kit; notes scoped to the caller's organization.
-
-Run it with `python -m examples.notes serve`; docs/adding-a-service.md walks through it.
-"""

@@ -1,0 +1,1 @@
+"""atoms_devtools: the local AuthKit, the dev model, the load generator and the demo (development only)."""
