@@ -104,9 +104,12 @@ protoset: protos ## Write loadtest/atoms.protoset (all services, imports include
 ##@ Quality
 
 .PHONY: lint
-lint: $(VENV)/.installed ## ruff check and format check
+lint: $(VENV)/.installed $(JS_DIR)/node_modules/.installed ## ruff check and format check, mypy, buf lint of protos/
 	$(BIN)/ruff check $(PY_SOURCES)
 	$(BIN)/ruff format --check $(PY_SOURCES)
+	$(BIN)/python -m mypy
+	$(BIN)/python scripts/copy_proto_deps.py var/protodeps
+	$(JS_DIR)/node_modules/.bin/buf lint
 
 .PHONY: fmt
 fmt: $(VENV)/.installed ## Apply ruff fixes and formatting

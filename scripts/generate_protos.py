@@ -36,11 +36,13 @@ def generate(out_dir: Path, protoset: Path) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     protoset.parent.mkdir(parents=True, exist_ok=True)
     well_known = resources.files("grpc_tools") / "_proto"
+    googleapis = googleapis_include_dir()
     sources = [str(path.relative_to(PROTO_ROOT)) for path in find_proto_files()]
     args = [
         "grpc_tools.protoc",
         f"-I{PROTO_ROOT}",
         f"-I{well_known}",
+        f"-I{googleapis}",
         f"--python_out={out_dir}",
         f"--pyi_out={out_dir}",
         f"--grpc_python_out={out_dir}",
@@ -52,6 +54,22 @@ def generate(out_dir: Path, protoset: Path) -> None:
     if protoc.main(args) != 0:
         raise RuntimeError("protoc failed; see its message above")
     _add_package_markers(out_dir)
+
+
+def googleapis_include_dir() -> Path:
+    """The folder holding `google/api/field_behavior.proto`: googleapis-common-protos ships it.
+
+    The generated stubs import `google.api.field_behavior_pb2` from that same package at run time.
+
+    Raises:
+        RuntimeError: googleapis-common-protos is not installed or lacks the file.
+    """
+    from google.api import field_behavior_pb2
+
+    root = Path(field_behavior_pb2.__file__).resolve().parent.parent.parent
+    if not (root / "google" / "api" / "field_behavior.proto").is_file():
+        raise RuntimeError(f"google/api/field_behavior.proto is not under {root}")
+    return root
 
 
 def _add_package_markers(out_dir: Path) -> None:

@@ -23,6 +23,9 @@ DEFAULT_TIMEOUT_S = 60.0
 _Response = TypeVar("_Response")
 Metadata = tuple[tuple[str, str], ...]
 
+# Pages a list method follows before it stops: a bound on a misbehaving server's answers.
+MAX_PAGES = 100
+
 
 class AgentGrpcClient:
     """A client of one agent's gRPC API on behalf of one session source.
@@ -87,9 +90,18 @@ class AgentGrpcClient:
         return list(response.servers)
 
     async def list_mcp_servers(self) -> list[agent_pb2.McpServer]:
-        """Every registry entry the caller can see."""
-        response = await self._unary(self._stub.ListMcpServers, agent_pb2.ListMcpServersRequest())
-        return list(response.servers)
+        """Every registry entry the caller can see, all pages (at most `MAX_PAGES` of them)."""
+        servers: list[agent_pb2.McpServer] = []
+        token = ""
+        for _ in range(MAX_PAGES):
+            response: agent_pb2.ListMcpServersResponse = await self._unary(
+                self._stub.ListMcpServers, agent_pb2.ListMcpServersRequest(page_token=token)
+            )
+            servers.extend(response.servers)
+            token = response.next_page_token
+            if not token:
+                break
+        return servers
 
     async def register_mcp_server(
         self,
@@ -114,8 +126,24 @@ class AgentGrpcClient:
         await self._unary(self._stub.DeleteMcpServer, agent_pb2.DeleteMcpServerRequest(id=server_id))
 
     async def list_tools(self, server_name: str = "") -> agent_pb2.ListToolsResponse:
-        """The tools of one server, or of all the caller's servers (with the ones that failed)."""
-        return await self._unary(self._stub.ListTools, agent_pb2.ListToolsRequest(server_name=server_name))
+        """The tools of one server, or of all the caller's servers (with the ones that failed).
+
+        Every page is fetched (at most `MAX_PAGES`) and merged into one response; the failures
+        are those of the last page's listing.
+        """
+        merged = agent_pb2.ListToolsResponse()
+        token = ""
+        for _ in range(MAX_PAGES):
+            response: agent_pb2.ListToolsResponse = await self._unary(
+                self._stub.ListTools, agent_pb2.ListToolsRequest(server_name=server_name, page_token=token)
+            )
+            merged.tools.extend(response.tools)
+            del merged.failures[:]
+            merged.failures.extend(response.failures)
+            token = response.next_page_token
+            if not token:
+                break
+        return merged
 
     async def call_tool(
         self, server_name: str, tool_name: str, arguments: Mapping[str, Any] | None = None

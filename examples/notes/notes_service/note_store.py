@@ -126,7 +126,7 @@ class NoteStore:
         return [_note_from_row(row._mapping) for row in rows]
 
 
-def _note_from_row(row: Mapping[str, Any]) -> Note:
+def _note_from_row(row: Mapping[Any, Any]) -> Note:
     values = dict(row)
     create_time: datetime = values["create_time"]
     if create_time.tzinfo is None:  # SQLite keeps no time zone; every stored time is UTC

@@ -40,6 +40,7 @@ from sqlalchemy import (
 from sqlalchemy import MetaData as SqlMetaData
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.sql.elements import ColumnElement
 
 from atoms_agent.errors import McpServerLimitError, McpServerNameTakenError
 from atoms_grpc.principal import Principal
@@ -254,7 +255,7 @@ def _name_taken(name: str) -> McpServerNameTakenError:
     return McpServerNameTakenError(f"an MCP server named {name!r} already exists in that scope")
 
 
-def _owned_by(principal: Principal, scope: ServerScope) -> object:
+def _owned_by(principal: Principal, scope: ServerScope) -> ColumnElement[bool]:
     user_id = principal.subject if scope is ServerScope.USER else ""
     return and_(
         mcp_servers.c.org_id == principal.org_id,
@@ -263,7 +264,7 @@ def _owned_by(principal: Principal, scope: ServerScope) -> object:
     )
 
 
-def _visible_to(principal: Principal) -> object:
+def _visible_to(principal: Principal) -> ColumnElement[bool]:
     return or_(_owned_by(principal, ServerScope.ORGANIZATION), _owned_by(principal, ServerScope.USER))
 
 

@@ -17,11 +17,16 @@ from atoms_agent.egress_guard import EgressGuard
 from atoms_agent.errors import McpServerNotFoundError
 from atoms_agent.mcp_composition import McpComposer
 from atoms_agent.mcp_registry import McpRegistry, ServerScope
+from atoms_agent.page_tokens import page_request
 from atoms_agent.registration_policy import may_manage_org_servers, validate_registration
 from atoms_agent.settings import AgentSettings
 from atoms_agent.tool_gateway import ToolGateway
 from atoms_agent.url_redaction import may_see_full_url
 from atoms_grpc.request_context import current_bearer_token, current_principal
+
+# Pages of the list calls (AIP-158 style): the default when page_size is 0, and the most one page holds.
+DEFAULT_SERVERS_PAGE, MAX_SERVERS_PAGE = 50, 200
+DEFAULT_TOOLS_PAGE, MAX_TOOLS_PAGE = 100, 500
 
 
 class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
@@ -70,12 +75,23 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
             proto_mapping.system_server_to_proto(entry, first_party=composed[entry.key].first_party)
             for entry in self._settings.first_party_mcps
         ]
+        page = page_request(
+            page_size=request.page_size,
+            page_token=request.page_token,
+            listing="ListMcpServers",
+            default_size=DEFAULT_SERVERS_PAGE,
+            max_size=MAX_SERVERS_PAGE,
+        )
         principal = current_principal()
         registered = [
             proto_mapping.registered_server_to_proto(server, full_url=may_see_full_url(principal, server))
             for server in await self._registry.list_visible(principal)
         ]
-        return agent_pb2.ListMcpServersResponse(servers=system + registered)
+        servers = system + registered
+        return agent_pb2.ListMcpServersResponse(
+            servers=servers[page.offset : page.slice_end(len(servers))],
+            next_page_token=page.next_token(len(servers)),
+        )
 
     async def RegisterMcpServer(
         self, request: agent_pb2.RegisterMcpServerRequest, context: grpc.aio.ServicerContext
@@ -114,23 +130,32 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
     async def ListTools(
         self, request: agent_pb2.ListToolsRequest, context: grpc.aio.ServicerContext
     ) -> agent_pb2.ListToolsResponse:
-        """Tools of one or all servers, concurrently."""
+        """Tools of one or all servers, concurrently, one page at a time."""
+        page = page_request(
+            page_size=request.page_size,
+            page_token=request.page_token,
+            listing=f"ListTools:{request.server_name}",
+            default_size=DEFAULT_TOOLS_PAGE,
+            max_size=MAX_TOOLS_PAGE,
+        )
         listed = await self._gateway.list_tools(
             current_principal(),
             current_bearer_token(),
             server_name=request.server_name,
             timeout_s=self._timeout_s(context),
         )
-        response = agent_pb2.ListToolsResponse()
-        for entry in listed:
-            response.tools.extend(
-                proto_mapping.tool_to_proto(entry.server.name, tool) for tool in entry.tools
-            )
-            if entry.failure:
-                response.failures.append(
-                    agent_pb2.ServerFailure(server_name=entry.server.name, message=entry.failure)
-                )
-        return response
+        tools = [
+            proto_mapping.tool_to_proto(entry.server.name, tool) for entry in listed for tool in entry.tools
+        ]
+        return agent_pb2.ListToolsResponse(
+            tools=tools[page.offset : page.slice_end(len(tools))],
+            failures=[
+                agent_pb2.ServerFailure(server_name=entry.server.name, message=entry.failure)
+                for entry in listed
+                if entry.failure
+            ],
+            next_page_token=page.next_token(len(tools)),
+        )
 
     async def CallTool(
         self, request: agent_pb2.CallToolRequest, context: grpc.aio.ServicerContext

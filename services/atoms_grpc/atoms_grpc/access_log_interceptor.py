@@ -49,12 +49,16 @@ class AccessLogInterceptor(AroundInterceptor):
         self._metrics = RpcMetrics()
         self._budget = LineBudget(per_s=lines_per_s, burst=burst) if lines_per_s is not None else None
 
-    async def before_rpc(self, context: grpc.aio.ServicerContext, method: str) -> float:
+    async def before_rpc(self, context: grpc.aio.ServicerContext[Any, Any], method: str) -> float:
         """Start the clock."""
         return time.perf_counter()
 
     async def after_rpc(
-        self, context: grpc.aio.ServicerContext, method: str, state: float, error: BaseException | None
+        self,
+        context: grpc.aio.ServicerContext[Any, Any],
+        method: str,
+        state: float,
+        error: BaseException | None,
     ) -> None:
         """Record the RPC's outcome and duration: the access line and the RPC metrics."""
         if error is None:
@@ -88,14 +92,14 @@ class AccessLogInterceptor(AroundInterceptor):
         logger.log(level, "%s %s", method, code_name, extra=extra)
 
 
-def _cancellation_code(context: grpc.aio.ServicerContext) -> grpc.StatusCode:
+def _cancellation_code(context: grpc.aio.ServicerContext[Any, Any]) -> grpc.StatusCode:
     # gRPC cancels the handler when the caller's deadline passes or the caller goes away.
     remaining = context.time_remaining()
     expired = remaining is not None and remaining <= 0
     return grpc.StatusCode.DEADLINE_EXCEEDED if expired else grpc.StatusCode.CANCELLED
 
 
-def _code_of(context: grpc.aio.ServicerContext, *, default: grpc.StatusCode) -> grpc.StatusCode:
+def _code_of(context: grpc.aio.ServicerContext[Any, Any], *, default: grpc.StatusCode) -> grpc.StatusCode:
     code = context.code()
     if isinstance(code, grpc.StatusCode):
         return code

@@ -24,7 +24,8 @@ from typing import Any
 
 import grpc
 
-Behavior = Callable[[Any, grpc.aio.ServicerContext], Any]
+# A handler's behaviour: (request or request iterator, context) -> response, awaitable or async iterator.
+Behavior = Callable[..., Any]
 
 # Handlers are few (one per method and chain position); the bound only guards against a
 # continuation that builds a new handler object on every call.
@@ -34,12 +35,16 @@ _MAX_CACHED_HANDLERS = 1024
 class AroundInterceptor(grpc.aio.ServerInterceptor, abc.ABC):
     """Runs `before_rpc` and `after_rpc` around each RPC handler of the server."""
 
-    async def before_rpc(self, context: grpc.aio.ServicerContext, method: str) -> Any:
+    async def before_rpc(self, context: grpc.aio.ServicerContext[Any, Any], method: str) -> Any:
         """Run before the handler; may raise to refuse the RPC. The result goes to `after_rpc`."""
         return None
 
     async def after_rpc(
-        self, context: grpc.aio.ServicerContext, method: str, state: Any, error: BaseException | None
+        self,
+        context: grpc.aio.ServicerContext[Any, Any],
+        method: str,
+        state: Any,
+        error: BaseException | None,
     ) -> None:
         """Run after the handler, with what it raised (None when it returned or finished streaming).
 
@@ -47,7 +52,7 @@ class AroundInterceptor(grpc.aio.ServerInterceptor, abc.ABC):
         """
 
     async def run_unary(
-        self, behavior: Behavior, request: Any, context: grpc.aio.ServicerContext, method: str
+        self, behavior: Behavior, request: Any, context: grpc.aio.ServicerContext[Any, Any], method: str
     ) -> Any:
         """Run a handler that returns its response (unary or client-streaming) between the hooks."""
         state = await self.before_rpc(context, method)
@@ -60,7 +65,7 @@ class AroundInterceptor(grpc.aio.ServerInterceptor, abc.ABC):
         return response
 
     async def run_streaming(
-        self, behavior: Behavior, request: Any, context: grpc.aio.ServicerContext, method: str
+        self, behavior: Behavior, request: Any, context: grpc.aio.ServicerContext[Any, Any], method: str
     ) -> AsyncIterator[Any]:
         """Run a handler that yields its responses (server- or bidi-streaming) between the hooks."""
         state = await self.before_rpc(context, method)
@@ -74,9 +79,9 @@ class AroundInterceptor(grpc.aio.ServerInterceptor, abc.ABC):
 
     async def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler | None]],
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any] | None]],
         handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler | None:
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
         """Return the next handler with its behaviour wrapped (None for unknown methods)."""
         handler = await continuation(handler_call_details)
         if handler is None:
@@ -94,7 +99,9 @@ class AroundInterceptor(grpc.aio.ServerInterceptor, abc.ABC):
         wrapped = cache[(method, handler)] = _wrap_handler(handler, self, method)
         return wrapped
 
-    def _wrapped_handlers(self) -> dict[tuple[str, grpc.RpcMethodHandler], grpc.RpcMethodHandler]:
+    def _wrapped_handlers(
+        self,
+    ) -> dict[tuple[str, grpc.RpcMethodHandler[Any, Any]], grpc.RpcMethodHandler[Any, Any]]:
         # Created on first use: subclasses need not call a base constructor.
         try:
             return self.__dict__["_atoms_wrapped_handlers"]  # type: ignore[no-any-return]
@@ -102,7 +109,9 @@ class AroundInterceptor(grpc.aio.ServerInterceptor, abc.ABC):
             return self.__dict__.setdefault("_atoms_wrapped_handlers", {})  # type: ignore[no-any-return]
 
 
-def _wrap_handler(handler: grpc.RpcMethodHandler, interceptor: AroundInterceptor, method: str) -> Any:
+def _wrap_handler(
+    handler: grpc.RpcMethodHandler[Any, Any], interceptor: AroundInterceptor, method: str
+) -> grpc.RpcMethodHandler[Any, Any]:
     """The same handler, rebuilt with grpc's public constructors around the wrapped behaviour."""
     serializers = {
         "request_deserializer": handler.request_deserializer,
@@ -120,6 +129,8 @@ def _wrap_handler(handler: grpc.RpcMethodHandler, interceptor: AroundInterceptor
         return grpc.stream_unary_rpc_method_handler(
             _wrap_behavior(handler.stream_unary, interceptor, method), **serializers
         )
+    if handler.stream_stream is None:
+        raise TypeError(f"the handler of {method} has no behaviour")
     return grpc.stream_stream_rpc_method_handler(
         _wrap_behavior(handler.stream_stream, interceptor, method), **serializers
     )
@@ -131,7 +142,9 @@ def _wrap_behavior(behavior: Behavior, interceptor: AroundInterceptor, method: s
 
         # An async generator function itself: grpc runs any other kind of callable as a
         # synchronous handler in a thread.
-        async def wrapped_stream(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+        async def wrapped_stream(
+            request: Any, context: grpc.aio.ServicerContext[Any, Any]
+        ) -> AsyncIterator[Any]:
             async for response in run_streaming(behavior, request, context, method):
                 yield response
 
@@ -139,7 +152,7 @@ def _wrap_behavior(behavior: Behavior, interceptor: AroundInterceptor, method: s
 
     run_unary = interceptor.run_unary
 
-    async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> Any:
+    async def wrapped(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
         return await run_unary(behavior, request, context, method)
 
     return wrapped

@@ -8,6 +8,7 @@ with `current_principal()`, and `forwarded_metadata()` passes the token on downs
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import grpc
 
@@ -54,12 +55,12 @@ class BearerAuthInterceptor(AroundInterceptor):
         self._audience = audience
         self._exempt_prefixes = tuple(exempt_prefixes)
 
-    async def before_rpc(self, context: grpc.aio.ServicerContext, method: str) -> None:
+    async def before_rpc(self, context: grpc.aio.ServicerContext[Any, Any], method: str) -> None:
         """Authenticate (unless the method is exempt) and set the principal for the handler."""
         if not method.startswith(self._exempt_prefixes):
             await self._authenticate(context)
 
-    async def _authenticate(self, context: grpc.aio.ServicerContext) -> None:
+    async def _authenticate(self, context: grpc.aio.ServicerContext[Any, Any]) -> None:
         token = _bearer_token(context)
         principal = await self._auth_client.validate(
             token,
@@ -71,7 +72,7 @@ class BearerAuthInterceptor(AroundInterceptor):
         bearer_token_var.set(token)
 
 
-def _bearer_token(context: grpc.aio.ServicerContext) -> str:
+def _bearer_token(context: grpc.aio.ServicerContext[Any, Any]) -> str:
     values = [
         value for key, value in (context.invocation_metadata() or ()) if key == AUTHORIZATION_METADATA_KEY
     ]

@@ -40,7 +40,7 @@ def private_hook_is_available(servicer_class: type = reflection_aio.ReflectionSe
         return False
 
 
-class MethodAwareReflectionServicer(reflection_aio.ReflectionServicer):
+class MethodAwareReflectionServicer(reflection_aio.ReflectionServicer):  # type: ignore[misc]
     """The standard async reflection servicer, plus method symbols."""
 
     def _file_containing_symbol(self, request: Any, fully_qualified_name: str) -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import re
 import secrets
+from typing import Any
 
 import grpc
 
@@ -15,7 +16,7 @@ REQUEST_ID_METADATA_KEY = "x-request-id"
 _ACCEPTABLE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 
-def read_metadata(context: grpc.aio.ServicerContext, key: str) -> str | None:
+def read_metadata(context: grpc.aio.ServicerContext[Any, Any], key: str) -> str | None:
     """Return the first value of a metadata key as text, or None (binary keys are skipped)."""
     for item_key, value in context.invocation_metadata() or ():
         if item_key == key and isinstance(value, str):
@@ -46,11 +47,11 @@ class RequestIdInterceptor(AroundInterceptor):
     def __init__(self) -> None:
         self._new_id = RequestIdGenerator()
 
-    async def before_rpc(self, context: grpc.aio.ServicerContext, method: str) -> None:
+    async def before_rpc(self, context: grpc.aio.ServicerContext[Any, Any], method: str) -> None:
         """Set the request id and method for everything the RPC logs."""
         self._set_ids(context, method)
 
-    def _set_ids(self, context: grpc.aio.ServicerContext, method: str) -> None:
+    def _set_ids(self, context: grpc.aio.ServicerContext[Any, Any], method: str) -> None:
         offered = read_metadata(context, REQUEST_ID_METADATA_KEY)
         request_id_var.set(
             offered if offered and _ACCEPTABLE_REQUEST_ID.fullmatch(offered) else self._new_id()

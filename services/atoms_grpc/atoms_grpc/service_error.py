@@ -60,7 +60,8 @@ class ServiceError(Exception):
 
     def to_grpc_status(self) -> grpc.Status:
         """Return the status ready for `context.abort` (details in trailing metadata)."""
-        return rpc_status.to_status(self.to_status_proto())
+        status: grpc.Status = rpc_status.to_status(self.to_status_proto())
+        return status
 
 
 class RemoteServiceError(ServiceError):
@@ -84,7 +85,7 @@ class RemoteServiceError(ServiceError):
     @classmethod
     def from_rpc_error(cls, err: grpc.aio.AioRpcError, *, default_reason: str) -> RemoteServiceError:
         """Read code, message, the first ErrorInfo and the RetryInfo (if any) from a failed call."""
-        info, retry_delay_s = _details_of(rpc_status.from_call(err))  # type: ignore[arg-type]
+        info, retry_delay_s = _details_of(rpc_status.from_call(err))
         return cls(
             err.details() or err.code().name.lower(),
             status_code=err.code(),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+from typing import Any
 
 import grpc
 
@@ -37,7 +38,11 @@ class StatusMappingInterceptor(AroundInterceptor):
         self._internal_lines = LineBudget(per_s=_INTERNAL_LINES_PER_S, burst=_INTERNAL_BURST)
 
     async def after_rpc(
-        self, context: grpc.aio.ServicerContext, method: str, state: None, error: BaseException | None
+        self,
+        context: grpc.aio.ServicerContext[Any, Any],
+        method: str,
+        state: None,
+        error: BaseException | None,
     ) -> None:
         """Translate what the handler raised into its status (by aborting the RPC)."""
         if error is None or isinstance(error, grpc.aio.AbortError) or not isinstance(error, Exception):
@@ -47,7 +52,7 @@ class StatusMappingInterceptor(AroundInterceptor):
         else:
             await self._abort_internal(context, method, error)
 
-    async def _abort_with(self, err: ServiceError, context: grpc.aio.ServicerContext) -> None:
+    async def _abort_with(self, err: ServiceError, context: grpc.aio.ServicerContext[Any, Any]) -> None:
         error_reason_var.set(err.reason)
         status = self._status_of(err)
         await context.abort(status.code, status.details, status.trailing_metadata)
@@ -62,7 +67,9 @@ class StatusMappingInterceptor(AroundInterceptor):
             status = self._statuses[key] = err.to_grpc_status()
         return status
 
-    async def _abort_internal(self, context: grpc.aio.ServicerContext, method: str, error: Exception) -> None:
+    async def _abort_internal(
+        self, context: grpc.aio.ServicerContext[Any, Any], method: str, error: Exception
+    ) -> None:
         # Unknown failures are bugs: log them with the stack (within the budget), tell the caller nothing.
         suppressed = self._internal_lines.take(method)
         if suppressed is not None:

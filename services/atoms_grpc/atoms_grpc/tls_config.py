@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import grpc
 
@@ -116,7 +117,7 @@ def open_channel(
     return grpc.aio.secure_channel(target, credentials, options=options)
 
 
-def peer_identities(context: grpc.aio.ServicerContext) -> tuple[str, ...]:
+def peer_identities(context: grpc.aio.ServicerContext[Any, Any]) -> tuple[str, ...]:
     """The verified identities of a mutual-TLS caller: its SAN DNS names and URIs, and its CN.
 
     Empty for a plaintext or server-only TLS connection.

@@ -15,6 +15,7 @@ from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+from jwt.types import Options
 
 from atoms_auth.errors import (
     InvalidAudienceError,
@@ -37,7 +38,11 @@ from atoms_grpc.principal import Principal
 _EC_CURVES = {"ES256": "secp256r1", "ES384": "secp384r1", "ES512": "secp521r1"}
 _REQUIRED_CLAIMS = ["exp", "iss", "sub"]
 # A key shorter than the JWKS cache accepts can only come from a bug: refuse, never warn.
-_DECODE_OPTIONS = {"require": _REQUIRED_CLAIMS, "verify_aud": False, "enforce_minimum_key_length": True}
+_DECODE_OPTIONS: Options = {
+    "require": list(_REQUIRED_CLAIMS),
+    "verify_aud": False,
+    "enforce_minimum_key_length": True,
+}
 MAX_SHOWN_ISSUER_CHARS = 200
 """How much of an untrusted `iss` (as a Python literal) a refusal message and its log line show."""
 _MAX_LISTED_ISSUERS = 10

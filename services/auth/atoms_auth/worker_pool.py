@@ -140,7 +140,7 @@ def _supervise(processes: list[Any], stopping: list[int]) -> int:
     sentinels = {process.sentinel: process for process in processes}
     while sentinels:
         for sentinel in multiprocessing.connection.wait(list(sentinels), timeout=1.0):
-            process = sentinels.pop(sentinel)  # type: ignore[call-overload]
+            process = sentinels.pop(sentinel)
             process.join()
             if stopping:
                 continue

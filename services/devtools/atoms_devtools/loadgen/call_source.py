@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from google.protobuf import descriptor_pool, json_format, message_factory
+from google.protobuf.message import Message
 
 import atoms.agent.v1.agent_pb2
 import atoms.auth.v1.auth_pb2  # noqa: F401 - registers the descriptors the loadgen can call
@@ -88,7 +89,7 @@ def _share(path: Path, default_expect: str, part: int, parts: int) -> Iterator[t
             yield (expect, token) if token else (default_expect, expect)
 
 
-def _input_message_class(method_path: str) -> type:
+def _input_message_class(method_path: str) -> type[Message]:
     service_name, _, rpc = method_path.strip("/").partition("/")
     try:
         service = descriptor_pool.Default().FindServiceByName(service_name)
@@ -100,7 +101,7 @@ def _input_message_class(method_path: str) -> type:
     return message_factory.GetMessageClass(method.input_type)
 
 
-def _string_field_tag(message_class: type, name: str) -> bytes:
+def _string_field_tag(message_class: type[Message], name: str) -> bytes:
     field = message_class.DESCRIPTOR.fields_by_name.get(name)
     if field is None or field.type != field.TYPE_STRING or field.is_repeated:
         raise LoadSpecError(f"{message_class.DESCRIPTOR.full_name} has no singular string field {name!r}")

@@ -79,7 +79,7 @@ async def _run(spec: LoadSpec, part: int, ready: Any, go: Any, start_at: Any) ->
     try:
         async with asyncio.timeout(_CONNECT_TIMEOUT_S):
             await asyncio.gather(*(channel.channel_ready() for channel in channels))
-        calls = [channel.unary_unary(spec.method_path) for channel in channels]
+        calls: list[UnaryCall] = [channel.unary_unary(spec.method_path) for channel in channels]
         sources = _Sources(spec, part)
         ready.put(part)
         if not await asyncio.to_thread(go.wait, 60):

@@ -1,5 +1,6 @@
 import datetime
 
+from google.api import field_behavior_pb2 as _field_behavior_pb2
 from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
@@ -129,14 +130,20 @@ class ComposeMcpServersResponse(_message.Message):
     def __init__(self, servers: _Optional[_Iterable[_Union[McpServerConfig, _Mapping]]] = ...) -> None: ...
 
 class ListMcpServersRequest(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("page_size", "page_token")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class ListMcpServersResponse(_message.Message):
-    __slots__ = ("servers",)
+    __slots__ = ("servers", "next_page_token")
     SERVERS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     servers: _containers.RepeatedCompositeFieldContainer[McpServer]
-    def __init__(self, servers: _Optional[_Iterable[_Union[McpServer, _Mapping]]] = ...) -> None: ...
+    next_page_token: str
+    def __init__(self, servers: _Optional[_Iterable[_Union[McpServer, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class RegisterMcpServerRequest(_message.Message):
     __slots__ = ("name", "url", "transport", "scope", "auth_type", "bearer_token")
@@ -171,10 +178,14 @@ class DeleteMcpServerResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class ListToolsRequest(_message.Message):
-    __slots__ = ("server_name",)
+    __slots__ = ("server_name", "page_size", "page_token")
     SERVER_NAME_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     server_name: str
-    def __init__(self, server_name: _Optional[str] = ...) -> None: ...
+    page_size: int
+    page_token: str
+    def __init__(self, server_name: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class Tool(_message.Message):
     __slots__ = ("server_name", "name", "description", "input_schema")
@@ -189,12 +200,14 @@ class Tool(_message.Message):
     def __init__(self, server_name: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., input_schema: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
 
 class ListToolsResponse(_message.Message):
-    __slots__ = ("tools", "failures")
+    __slots__ = ("tools", "failures", "next_page_token")
     TOOLS_FIELD_NUMBER: _ClassVar[int]
     FAILURES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     tools: _containers.RepeatedCompositeFieldContainer[Tool]
     failures: _containers.RepeatedCompositeFieldContainer[ServerFailure]
-    def __init__(self, tools: _Optional[_Iterable[_Union[Tool, _Mapping]]] = ..., failures: _Optional[_Iterable[_Union[ServerFailure, _Mapping]]] = ...) -> None: ...
+    next_page_token: str
+    def __init__(self, tools: _Optional[_Iterable[_Union[Tool, _Mapping]]] = ..., failures: _Optional[_Iterable[_Union[ServerFailure, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class ServerFailure(_message.Message):
     __slots__ = ("server_name", "message")

@@ -22,26 +22,33 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x61toms/auth/v1/auth.proto\x12\ratoms.auth.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"P\n\x14ValidateTokenRequest\x12\r\n\x05token\x18\x01 \x01(\t\x12\x17\n\x0frequired_scopes\x18\x02 \x03(\t\x12\x10\n\x08\x61udience\x18\x03 \x01(\t\"D\n\x15ValidateTokenResponse\x12+\n\tprincipal\x18\x01 \x01(\x0b\x32\x18.atoms.auth.v1.Principal\"\xe1\x02\n\tPrincipal\x12*\n\x04kind\x18\x01 \x01(\x0e\x32\x1c.atoms.auth.v1.PrincipalKind\x12\x0f\n\x07subject\x18\x02 \x01(\t\x12\x0e\n\x06issuer\x18\x03 \x01(\t\x12\x0e\n\x06org_id\x18\x04 \x01(\t\x12\x12\n\nsession_id\x18\x05 \x01(\t\x12\x0c\n\x04role\x18\x06 \x01(\t\x12\r\n\x05roles\x18\x07 \x03(\t\x12\x13\n\x0bpermissions\x18\x08 \x03(\t\x12\x14\n\x0c\x65ntitlements\x18\t \x03(\t\x12\x0e\n\x06scopes\x18\n \x03(\t\x12\x11\n\tclient_id\x18\x0b \x01(\t\x12\x11\n\taudiences\x18\x0c \x03(\t\x12\x10\n\x08token_id\x18\r \x01(\t\x12\r\n\x05\x61\x63tor\x18\x0e \x01(\t\x12.\n\nexpires_at\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0cservice_name\x18\x10 \x01(\t*e\n\rPrincipalKind\x12\x1e\n\x1aPRINCIPAL_KIND_UNSPECIFIED\x10\x00\x12\x1b\n\x17PRINCIPAL_KIND_INTERNAL\x10\x01\x12\x17\n\x13PRINCIPAL_KIND_USER\x10\x02*\xe7\x04\n\x0b\x45rrorReason\x12\x1c\n\x18\x45RROR_REASON_UNSPECIFIED\x10\x00\x12\x1e\n\x1a\x45RROR_REASON_MISSING_TOKEN\x10\x01\x12 \n\x1c\x45RROR_REASON_MALFORMED_TOKEN\x10\x02\x12\x1e\n\x1a\x45RROR_REASON_TOKEN_EXPIRED\x10\x03\x12$\n ERROR_REASON_TOKEN_NOT_YET_VALID\x10\x04\x12\"\n\x1e\x45RROR_REASON_INVALID_SIGNATURE\x10\x05\x12$\n ERROR_REASON_UNKNOWN_SIGNING_KEY\x10\x06\x12!\n\x1d\x45RROR_REASON_UNTRUSTED_ISSUER\x10\x07\x12!\n\x1d\x45RROR_REASON_INVALID_AUDIENCE\x10\x08\x12&\n\"ERROR_REASON_UNSUPPORTED_ALGORITHM\x10\t\x12#\n\x1f\x45RROR_REASON_INSUFFICIENT_SCOPE\x10\n\x12!\n\x1d\x45RROR_REASON_JWKS_UNAVAILABLE\x10\x0b\x12\x1e\n\x1a\x45RROR_REASON_INVALID_CLAIM\x10\x0c\x12 \n\x1c\x45RROR_REASON_TOKEN_TOO_LARGE\x10\r\x12 \n\x1c\x45RROR_REASON_INVALID_REQUEST\x10\x0e\x12#\n\x1f\x45RROR_REASON_CALLER_NOT_ALLOWED\x10\x0f\x12)\n%ERROR_REASON_AUTH_SERVICE_UNAVAILABLE\x10\x10\x32i\n\x0b\x41uthService\x12Z\n\rValidateToken\x12#.atoms.auth.v1.ValidateTokenRequest\x1a$.atoms.auth.v1.ValidateTokenResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x61toms/auth/v1/auth.proto\x12\ratoms.auth.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"e\n\x14ValidateTokenRequest\x12\x16\n\x05token\x18\x01 \x01(\tB\x07\x80\x01\x01\xe2\x41\x01\x02\x12\x1d\n\x0frequired_scopes\x18\x02 \x03(\tB\x04\xe2\x41\x01\x01\x12\x16\n\x08\x61udience\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\"D\n\x15ValidateTokenResponse\x12+\n\tprincipal\x18\x01 \x01(\x0b\x32\x18.atoms.auth.v1.Principal\"\xe1\x02\n\tPrincipal\x12*\n\x04kind\x18\x01 \x01(\x0e\x32\x1c.atoms.auth.v1.PrincipalKind\x12\x0f\n\x07subject\x18\x02 \x01(\t\x12\x0e\n\x06issuer\x18\x03 \x01(\t\x12\x0e\n\x06org_id\x18\x04 \x01(\t\x12\x12\n\nsession_id\x18\x05 \x01(\t\x12\x0c\n\x04role\x18\x06 \x01(\t\x12\r\n\x05roles\x18\x07 \x03(\t\x12\x13\n\x0bpermissions\x18\x08 \x03(\t\x12\x14\n\x0c\x65ntitlements\x18\t \x03(\t\x12\x0e\n\x06scopes\x18\n \x03(\t\x12\x11\n\tclient_id\x18\x0b \x01(\t\x12\x11\n\taudiences\x18\x0c \x03(\t\x12\x10\n\x08token_id\x18\r \x01(\t\x12\r\n\x05\x61\x63tor\x18\x0e \x01(\t\x12.\n\nexpires_at\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0cservice_name\x18\x10 \x01(\t*e\n\rPrincipalKind\x12\x1e\n\x1aPRINCIPAL_KIND_UNSPECIFIED\x10\x00\x12\x1b\n\x17PRINCIPAL_KIND_INTERNAL\x10\x01\x12\x17\n\x13PRINCIPAL_KIND_USER\x10\x02*\xe7\x04\n\x0b\x45rrorReason\x12\x1c\n\x18\x45RROR_REASON_UNSPECIFIED\x10\x00\x12\x1e\n\x1a\x45RROR_REASON_MISSING_TOKEN\x10\x01\x12 \n\x1c\x45RROR_REASON_MALFORMED_TOKEN\x10\x02\x12\x1e\n\x1a\x45RROR_REASON_TOKEN_EXPIRED\x10\x03\x12$\n ERROR_REASON_TOKEN_NOT_YET_VALID\x10\x04\x12\"\n\x1e\x45RROR_REASON_INVALID_SIGNATURE\x10\x05\x12$\n ERROR_REASON_UNKNOWN_SIGNING_KEY\x10\x06\x12!\n\x1d\x45RROR_REASON_UNTRUSTED_ISSUER\x10\x07\x12!\n\x1d\x45RROR_REASON_INVALID_AUDIENCE\x10\x08\x12&\n\"ERROR_REASON_UNSUPPORTED_ALGORITHM\x10\t\x12#\n\x1f\x45RROR_REASON_INSUFFICIENT_SCOPE\x10\n\x12!\n\x1d\x45RROR_REASON_JWKS_UNAVAILABLE\x10\x0b\x12\x1e\n\x1a\x45RROR_REASON_INVALID_CLAIM\x10\x0c\x12 \n\x1c\x45RROR_REASON_TOKEN_TOO_LARGE\x10\r\x12 \n\x1c\x45RROR_REASON_INVALID_REQUEST\x10\x0e\x12#\n\x1f\x45RROR_REASON_CALLER_NOT_ALLOWED\x10\x0f\x12)\n%ERROR_REASON_AUTH_SERVICE_UNAVAILABLE\x10\x10\x32i\n\x0b\x41uthService\x12Z\n\rValidateToken\x12#.atoms.auth.v1.ValidateTokenRequest\x1a$.atoms.auth.v1.ValidateTokenResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'atoms.auth.v1.auth_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_PRINCIPALKIND']._serialized_start=584
-  _globals['_PRINCIPALKIND']._serialized_end=685
-  _globals['_ERRORREASON']._serialized_start=688
-  _globals['_ERRORREASON']._serialized_end=1303
-  _globals['_VALIDATETOKENREQUEST']._serialized_start=76
-  _globals['_VALIDATETOKENREQUEST']._serialized_end=156
-  _globals['_VALIDATETOKENRESPONSE']._serialized_start=158
-  _globals['_VALIDATETOKENRESPONSE']._serialized_end=226
-  _globals['_PRINCIPAL']._serialized_start=229
-  _globals['_PRINCIPAL']._serialized_end=582
-  _globals['_AUTHSERVICE']._serialized_start=1305
-  _globals['_AUTHSERVICE']._serialized_end=1410
+  _globals['_VALIDATETOKENREQUEST'].fields_by_name['token']._loaded_options = None
+  _globals['_VALIDATETOKENREQUEST'].fields_by_name['token']._serialized_options = b'\200\001\001\342A\001\002'
+  _globals['_VALIDATETOKENREQUEST'].fields_by_name['required_scopes']._loaded_options = None
+  _globals['_VALIDATETOKENREQUEST'].fields_by_name['required_scopes']._serialized_options = b'\342A\001\001'
+  _globals['_VALIDATETOKENREQUEST'].fields_by_name['audience']._loaded_options = None
+  _globals['_VALIDATETOKENREQUEST'].fields_by_name['audience']._serialized_options = b'\342A\001\001'
+  _globals['_PRINCIPALKIND']._serialized_start=638
+  _globals['_PRINCIPALKIND']._serialized_end=739
+  _globals['_ERRORREASON']._serialized_start=742
+  _globals['_ERRORREASON']._serialized_end=1357
+  _globals['_VALIDATETOKENREQUEST']._serialized_start=109
+  _globals['_VALIDATETOKENREQUEST']._serialized_end=210
+  _globals['_VALIDATETOKENRESPONSE']._serialized_start=212
+  _globals['_VALIDATETOKENRESPONSE']._serialized_end=280
+  _globals['_PRINCIPAL']._serialized_start=283
+  _globals['_PRINCIPAL']._serialized_end=636
+  _globals['_AUTHSERVICE']._serialized_start=1359
+  _globals['_AUTHSERVICE']._serialized_end=1464
 # @@protoc_insertion_point(module_scope)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from atoms_devtools.loadgen.bench.bench_plan import ANY_TOKEN, AUTH_METHOD, BenchPlan, BenchReport, measure
 from atoms_devtools.loadgen.bench.bench_stack import AuthHandle, BenchStack, ServerHandle
@@ -68,7 +69,7 @@ def base_spec(plan: BenchPlan, target: str, name: str, *, server_pid: int) -> Lo
     )
 
 
-def _auth_cases(tokens: Tokens, *, rate: bool) -> list[tuple[str, dict[str, object]]]:
+def _auth_cases(tokens: Tokens, *, rate: bool) -> list[tuple[str, dict[str, Any]]]:
     cold = tokens.rate_cold if rate else tokens.cold
     return [
         ("auth, internal token", {"token": tokens.internal}),
