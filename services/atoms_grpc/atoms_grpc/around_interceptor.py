@@ -150,6 +150,30 @@ def _wrap_behavior(behavior: Behavior, interceptor: AroundInterceptor, method: s
 
         return wrapped_stream
 
+    # Most interceptors implement one hook of the two: call it directly, without awaiting the
+    # other, empty one and without the frame of `run_unary` (about 0.2 us an RPC each).
+    kind = type(interceptor)
+    before = interceptor.before_rpc if kind.before_rpc is not AroundInterceptor.before_rpc else None
+    after = interceptor.after_rpc if kind.after_rpc is not AroundInterceptor.after_rpc else None
+    if before is not None and after is None:
+
+        async def before_only(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+            await before(context, method)
+            return await behavior(request, context)
+
+        return before_only
+    if before is None and after is not None:
+
+        async def after_only(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+            try:
+                response = await behavior(request, context)
+            except BaseException as error:
+                await after(context, method, None, error)
+                raise
+            await after(context, method, None, None)
+            return response
+
+        return after_only
     run_unary = interceptor.run_unary
 
     async def wrapped(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
