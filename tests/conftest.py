@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import replace
 from typing import Any
@@ -37,6 +38,8 @@ _LOG_LINES = _CollectingHandler()
 # Where `make run-*` (and every service without flags) listens. The suite must pass while a
 # developer runs that stack, so no test may bind one of these: they are held for the whole
 # run, and a test (or a child process it starts) that tries gets "address in use" every time.
+# How often a default port held by another process is tried again.
+_PORT_RETRY_S = 0.05
 DEV_STACK_PORTS = {
     50051: "auth service gRPC",
     50052: "agent gRPC",
@@ -50,20 +53,39 @@ DEV_STACK_PORTS = {
 
 @pytest.fixture(scope="session", autouse=True)
 def _dev_stack_ports_are_taken() -> Iterator[None]:
-    """Listen on 127.0.0.1 on every default port; a port already taken (a running dev stack) is left alone."""
+    """Listen on 127.0.0.1 on every default port for the whole run.
+
+    A port already taken (a running dev stack, another checkout's test run) is the same
+    situation for the tests; but its holder may stop before this run ends, so a thread takes
+    each such port as soon as it is free again.
+    """
     held: list[socket.socket] = []
-    for port in DEV_STACK_PORTS:
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            listener.bind(("127.0.0.1", port))
-            listener.listen(1)
-        except OSError:
-            listener.close()  # taken already: the same situation for the tests
-            continue
-        held.append(listener)
+    waiting = [port for port in DEV_STACK_PORTS if not _hold(port, held)]
+    stop = threading.Event()
+    taker = threading.Thread(target=_take_when_free, args=(waiting, held, stop), daemon=True)
+    taker.start()
     yield
+    stop.set()
+    taker.join()
     for listener in held:
         listener.close()
+
+
+def _hold(port: int, held: list[socket.socket]) -> bool:
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        listener.bind(("127.0.0.1", port))
+        listener.listen(1)
+    except OSError:
+        listener.close()
+        return False
+    held.append(listener)
+    return True
+
+
+def _take_when_free(ports: list[int], held: list[socket.socket], stop: threading.Event) -> None:
+    while ports and not stop.wait(_PORT_RETRY_S):
+        ports[:] = [port for port in ports if not _hold(port, held)]
 
 
 @pytest.fixture
