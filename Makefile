@@ -46,7 +46,7 @@ help: ## Show targets
 ##@ Build
 
 .PHONY: install
-install: $(VENV)/.installed $(NODE_STAMPS) ## Create the venv, install the project, dev tools and the npm packages (no-op when up to date)
+install: $(VENV)/.installed $(NODE_STAMPS) ## Create the venv, install every distribution of the repository (editable), the dev tools and the npm packages (no-op when up to date)
 
 # The repository's distributions (each folder has its own pyproject.toml), in dependency order.
 DISTRIBUTIONS := gen/python services/atoms_grpc services/cli clients/python services/auth services/mcp services/agent services/devtools examples/notes
@@ -215,6 +215,7 @@ run-notes: $(VENV)/.installed ## Run the notes example on NOTES_PORT against run
 	exec $(BIN)/python -m notes_service serve --port $(NOTES_PORT)
 
 .PHONY: clean
-clean: ## Remove the venv, node_modules, caches and local data under var/
-	rm -rf $(VENV) $(JS_DIR)/node_modules $(TS_CLIENT_DIR)/node_modules $(TS_CLIENT_DIR)/dist $(WEB_DIR)/node_modules $(WEB_DIR)/.next var .pytest_cache .ruff_cache
+clean: ## Remove the venv, node_modules, caches, build metadata and local data under var/
+	rm -rf $(VENV) $(JS_DIR)/node_modules $(TS_CLIENT_DIR)/node_modules $(TS_CLIENT_DIR)/dist $(WEB_DIR)/node_modules $(WEB_DIR)/.next var .pytest_cache .ruff_cache .mypy_cache
+	find . -name '*.egg-info' -type d -not -path '*/node_modules/*' -prune -exec rm -rf {} +
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -19,6 +19,7 @@ from typing import Any
 import grpc
 from google.protobuf import json_format
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
@@ -28,6 +29,7 @@ from atoms_agent.chat_session import ChatMessage, ChatSession, validate_messages
 from atoms_agent.errors import InvalidRequestError
 from atoms_grpc.auth_client import AuthClient
 from atoms_grpc.auth_errors import MissingCredentialsError
+from atoms_grpc.http_metrics import HttpMetricsMiddleware, record_error_reason
 from atoms_grpc.principal import Principal
 from atoms_grpc.readiness import Readiness
 from atoms_grpc.service_error import ServiceError
@@ -88,6 +90,7 @@ def build_http_app(
                 return StreamingResponse(_sse_chunks(first, events, model), media_type="text/event-stream")
             return JSONResponse(await _completion(events, model))
         except ServiceError as err:
+            record_error_reason(request.scope, err.reason)
             return _error_response(err)
 
     return Starlette(
@@ -95,7 +98,8 @@ def build_http_app(
             Route("/health", health, methods=["GET"]),
             Route("/ready", ready, methods=["GET"]),
             Route("/v1/chat/completions", chat_completions, methods=["POST"]),
-        ]
+        ],
+        middleware=[Middleware(HttpMetricsMiddleware, service="agent")],
     )
 
 

@@ -27,6 +27,7 @@ from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse, Response
 
+from atoms_grpc.http_metrics import record_error_reason
 from atoms_mcp.token_verifier import AuthServiceTokenVerifier, AuthUnavailableError
 
 logger = logging.getLogger(__name__)
@@ -92,10 +93,12 @@ def answer_authentication_error(conn: HTTPConnection, exc: AuthenticationError) 
         retries; no OAuth prompt); 400 `invalid_request` for any other AuthenticationError.
     """
     if isinstance(exc, AuthUnavailableError):
+        record_error_reason(conn.scope, "AUTH_SERVICE_UNAVAILABLE")
         return JSONResponse(
             {"error": "temporarily_unavailable", "error_description": exc.message},
             status_code=503,
             headers={"Retry-After": str(exc.retry_after_s), "Cache-Control": "no-store"},
         )
     logger.warning("authentication failed before validation on %s: %s", conn.url.path, exc)
+    record_error_reason(conn.scope, "MALFORMED_TOKEN")
     return JSONResponse({"error": "invalid_request", "error_description": "malformed credentials"}, 400)

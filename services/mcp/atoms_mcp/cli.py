@@ -6,10 +6,10 @@ import argparse
 import sys
 from typing import Any
 
-from atoms_grpc.listen_sockets import FACE_HTTP, ListenError
+from atoms_grpc.listen_sockets import FACE_HTTP, FACE_METRICS, ListenError
 
 _EXIT_CANNOT_START, _EXIT_USAGE = 1, 2
-_PORT_FLAGS = {FACE_HTTP: "--port"}
+_PORT_FLAGS = {FACE_HTTP: "--port", FACE_METRICS: "--metrics-port"}
 
 
 def register(commands: Any) -> None:
@@ -31,6 +31,7 @@ def add_serve_command(commands: Any) -> None:
     )
     serve_parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve_parser.add_argument("--port", type=int, help="HTTP port (default 8000; 0 picks a free port)")
+    serve_parser.add_argument("--metrics-port", type=int, help="Prometheus /metrics port (default: off)")
     serve_parser.add_argument(
         "--insecure-dev",
         action="store_true",
@@ -59,6 +60,7 @@ def run_serve(options: argparse.Namespace) -> int:
     overrides = {
         "host": options.host,
         "port": options.port,
+        "metrics_port": options.metrics_port,
         "insecure_dev": options.insecure_dev,
         "log_level": options.log_level,
     }

@@ -30,8 +30,10 @@ from starlette.responses import JSONResponse
 from atoms_grpc.auth_client import AuthClient, AuthClientPolicy
 from atoms_grpc.auth_service_monitor import AuthHealthPolicy, AuthServiceMonitor
 from atoms_grpc.embedded_http_server import EmbeddedHttpServer
+from atoms_grpc.http_metrics import HttpMetricsMiddleware
 from atoms_grpc.loopback import is_loopback_host
 from atoms_grpc.readiness import AUTH_SERVICE_UNAVAILABLE, READY, Readiness
+from atoms_grpc.service_metrics import MetricsEndpoint
 from atoms_grpc.service_runner import run_until_signalled
 from atoms_mcp.atoms_store import AtomsStore
 from atoms_mcp.auth_provider import AtomsAuthProvider
@@ -118,7 +120,7 @@ async def _readiness(store: AtomsStore, auth_monitor: AuthServiceMonitor | None)
 
 def build_http_app(settings: McpSettings, mcp: FastMCP[Any]) -> Starlette:
     """Return the ASGI app: streamable HTTP at `settings.path`, stateless, JSON responses."""
-    return mcp.http_app(
+    app = mcp.http_app(
         path=settings.path,
         transport="http",
         stateless_http=True,
@@ -129,6 +131,16 @@ def build_http_app(settings: McpSettings, mcp: FastMCP[Any]) -> Starlette:
         host_origin_protection="auto",
         allowed_hosts=_public_host_when_on_loopback(settings),
     )
+    # Outermost, before FastMCP's authentication middleware: its refusals (400, 503) are
+    # answered before routing and must be counted too.
+    known_paths = (settings.path, "/health", "/ready", *_well_known_paths(settings))
+    app.add_middleware(HttpMetricsMiddleware, service="mcp", known_paths=known_paths)
+    return app
+
+
+def _well_known_paths(settings: McpSettings) -> tuple[str, ...]:
+    # The OAuth discovery documents a client fetches (RFC 9728, with and without the path suffix).
+    return ("/.well-known/oauth-protected-resource", f"/.well-known/oauth-protected-resource{settings.path}")
 
 
 def _public_host_when_on_loopback(settings: McpSettings) -> list[str] | None:
@@ -168,7 +180,9 @@ class McpServer:
         self.settings = settings
         self._resources = contextlib.AsyncExitStack()
         self._http: EmbeddedHttpServer | None = None
+        self._metrics: MetricsEndpoint | None = None
         self.port: int | None = None
+        self.metrics_port: int | None = None
 
     async def start(self, *, sockets: Sequence[socket.socket] | None = None) -> int:
         """Open the store and the auth channel, then listen; return the bound port.
@@ -192,6 +206,9 @@ class McpServer:
                 log_level=self.settings.log_level.lower(),
             )
             self.port = await self._http.start()
+            if self.settings.metrics_port is not None:
+                self._metrics = MetricsEndpoint(host=self.settings.host, port=self.settings.metrics_port)
+                self.metrics_port = self._metrics.start()
         except BaseException:
             await self.stop()
             raise
@@ -219,6 +236,9 @@ class McpServer:
             with contextlib.suppress(Exception):
                 await self._http.stop()
         self._http = None
+        if self._metrics is not None:
+            self._metrics.stop()
+        self._metrics = None
         await self._resources.aclose()
 
     async def _build(self, resources: contextlib.AsyncExitStack) -> Starlette:

@@ -57,6 +57,11 @@ class McpSettings(EnvironmentSettings):
 
     host: str = Field(default="127.0.0.1", validation_alias=_env("ATOMS_MCP_HOST"))
     port: int = Field(default=8000, ge=0, le=65535, validation_alias=_env("ATOMS_MCP_PORT"))
+    # Prometheus /metrics on its own port (off by default), like the auth service and the agent:
+    # the MCP port faces the internet, the metrics port only the monitoring system.
+    metrics_port: int | None = Field(
+        default=None, ge=0, le=65535, validation_alias=_env("ATOMS_MCP_METRICS_PORT")
+    )
     path: str = Field(default="/api/mcp", validation_alias=_env("ATOMS_MCP_PATH"))
     base_url: str | None = Field(
         default=None, validation_alias=_env("ATOMS_MCP_BASE_URL", f"{_SEED_PREFIX}BASE_URL")
