@@ -26,7 +26,7 @@ import contextlib
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 import mcp
@@ -46,6 +46,8 @@ from atoms_agent.mcp_session_key import session_key, session_may_be_shared
 from atoms_agent.mcp_tool_listing import list_every_page
 from atoms_agent.pooled_mcp_session import HttpTransportFactory, PooledMcpSession
 from atoms_grpc.principal import Principal
+from atoms_grpc.request_context import current_request_id
+from atoms_grpc.request_id_interceptor import REQUEST_ID_METADATA_KEY
 
 logger = logging.getLogger(__name__)
 
@@ -117,7 +119,9 @@ class McpSessionPool:
             return await list_every_page(
                 server.name,
                 self._limits,
-                lambda cursor: caller.list_tools(cursor=cursor, headers=server.headers, timeout_s=timeout_s),
+                lambda cursor: caller.list_tools(
+                    cursor=cursor, headers=call_headers(server), timeout_s=timeout_s
+                ),
             )
 
         async def call(client: mcp.Client) -> list[Any]:
@@ -145,7 +149,7 @@ class McpSessionPool:
         _refuse_expired(server)
         if self._sessionless(server):
             return await self._connections.stateless_caller(server).call_tool(
-                name, arguments, headers=server.headers, timeout_s=timeout_s
+                name, arguments, headers=call_headers(server), timeout_s=timeout_s
             )
         return await self._with_session(
             server,
@@ -215,7 +219,7 @@ class McpSessionPool:
         if client is None:
             self._retire(key, session)
             raise session.translate(None)
-        with mcp_call_scope(server.headers) as scope:
+        with mcp_call_scope(call_headers(server)) as scope:
             try:
                 async with asyncio.timeout(timeout_s):
                     return await call(client)
@@ -330,6 +334,18 @@ class McpSessionPool:
 
 def _expired(expires_at: float | None) -> bool:
     return expires_at is not None and time.time() >= expires_at
+
+
+def call_headers(server: ComposedMcpServer) -> Mapping[str, str]:
+    """The headers of one call's requests: the server's own, plus the caller's request id.
+
+    The request id goes to first-party servers only, so their log lines carry the id of the
+    call that reached the agent; a registered server gets nothing of ours it did not ask for.
+    """
+    request_id = current_request_id()
+    if not (server.first_party and request_id):
+        return server.headers
+    return {**server.headers, REQUEST_ID_METADATA_KEY: request_id}
 
 
 def _refuse_expired(server: ComposedMcpServer) -> None:

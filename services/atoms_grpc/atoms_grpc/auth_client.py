@@ -32,6 +32,7 @@ from pydantic import SecretStr
 from atoms.auth.v1 import auth_pb2, auth_pb2_grpc
 from atoms_grpc.auth_errors import AuthServiceUnavailableError
 from atoms_grpc.principal import Principal
+from atoms_grpc.request_context import current_request_id
 from atoms_grpc.service_error import RemoteServiceError
 from atoms_grpc.tls_config import TlsConfig, open_channel
 from atoms_grpc.token_fingerprint import strip_bearer
@@ -118,10 +119,10 @@ class AuthClient:
         self._stub: auth_pb2_grpc.AuthServiceStub | None = None
         self._health_stub: health_pb2_grpc.HealthStub | None = None
         self._tls = tls
-        self._call_metadata = (
+        self._call_metadata: tuple[tuple[str, str], ...] = (
             (("authorization", f"Bearer {caller_token.get_secret_value()}"),)
             if caller_token is not None
-            else None
+            else ()
         )
         self._clock = clock
         self._cache: OrderedDict[bytes, tuple[Principal, float]] = OrderedDict()
@@ -184,6 +185,12 @@ class AuthClient:
             self._channel = open_channel(self.target, self._tls, options=_CHANNEL_OPTIONS)
         return self._channel
 
+    def _metadata_for_call(self) -> tuple[tuple[str, str], ...] | None:
+        # The request id of the call being served, so the auth service's log lines carry it too.
+        request_id = current_request_id()
+        metadata = (*self._call_metadata, ("x-request-id", request_id)) if request_id else self._call_metadata
+        return metadata or None
+
     def _stub_for_call(self) -> auth_pb2_grpc.AuthServiceStub:
         if self._stub is None:
             self._stub = auth_pb2_grpc.AuthServiceStub(self._open_channel())
@@ -204,7 +211,9 @@ class AuthClient:
             if remaining <= 0:
                 raise self._unavailable("the auth service did not answer within the deadline")
             try:
-                response = await stub.ValidateToken(request, timeout=remaining, metadata=self._call_metadata)
+                response = await stub.ValidateToken(
+                    request, timeout=remaining, metadata=self._metadata_for_call()
+                )
             except grpc.aio.AioRpcError as err:
                 if not _is_transport_failure(err):
                     raise RemoteServiceError.from_rpc_error(err, default_reason=err.code().name) from err

@@ -45,6 +45,11 @@ def record_error_reason(scope: Scope, reason: str) -> None:
     scope.setdefault("state", {})[_REASON_KEY] = reason[:_MAX_REASON_CHARS]
 
 
+def error_reason_of(scope: Scope) -> str:
+    """The reason the app recorded for its error response, or ""."""
+    return str(scope.get("state", {}).get(_REASON_KEY, ""))
+
+
 class HttpMetricsMiddleware:
     """Counts and times every HTTP request of the app it wraps (other ASGI traffic passes through)."""
 
@@ -79,6 +84,6 @@ class HttpMetricsMiddleware:
             template = path if path in self.known_paths else UNMATCHED_ROUTE
         method = scope.get("method", "")
         method = method if method in _METHODS else "OTHER"
-        reason = str(scope.get("state", {}).get(_REASON_KEY, ""))
+        reason = error_reason_of(scope)
         HTTP_REQUESTS.labels(self.service, template, method, str(status), reason).inc()
         HTTP_LATENCY.labels(self.service, template, method).observe(elapsed_s)
