@@ -29,8 +29,8 @@ from atoms_agent.chat_session import ChatMessage, ChatSession, validate_messages
 from atoms_agent.errors import InvalidRequestError
 from atoms_grpc.auth_client import AuthClient
 from atoms_grpc.auth_errors import MissingCredentialsError
-from atoms_grpc.http_metrics import HttpMetricsMiddleware, record_error_reason
-from atoms_grpc.http_request_id import HttpRequestIdMiddleware
+from atoms_grpc.http_face_middleware import HttpFaceMiddleware
+from atoms_grpc.http_metrics import record_error_reason
 from atoms_grpc.principal import Principal
 from atoms_grpc.readiness import Readiness
 from atoms_grpc.service_error import ServiceError
@@ -100,8 +100,7 @@ def build_http_app(
             Route("/ready", ready, methods=["GET"]),
             Route("/v1/chat/completions", chat_completions, methods=["POST"]),
         ],
-        # The request id first, so that the metrics and every log line of the request carry it.
-        middleware=[Middleware(HttpRequestIdMiddleware), Middleware(HttpMetricsMiddleware, service="agent")],
+        middleware=[Middleware(HttpFaceMiddleware, service="agent")],
     )
 
 

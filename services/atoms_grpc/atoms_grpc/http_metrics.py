@@ -1,27 +1,22 @@
 """Prometheus metrics of an HTTP face: requests by route, method, status and reason, and latency.
 
-`HttpMetricsMiddleware` wraps any ASGI app (the agent's HTTP face, the Atoms MCP). The route
-label is the matched route's template (`/v1/chat/completions`, never the raw path); a request
-answered before routing (an authentication middleware's refusal) is labelled with its path
-when that path is one of the `known_paths` given, else `unmatched`, so a scan of random paths
-cannot grow the label set. The reason is what the app
-stored with `record_error_reason(scope, reason)` (an ErrorInfo-style reason), else empty.
-The duration runs until the response has been sent, so a streamed answer counts whole.
+`HttpFaceMiddleware` records them for the agent's HTTP face and the Atoms MCP. The route label
+is the matched route's template (`/v1/chat/completions`, never the raw path); a request answered
+before routing (an authentication middleware's refusal) is labelled with its path when that
+path is one of the face's known paths, else `unmatched`, so a scan of random paths cannot grow
+the label set. The reason is what the app stored with `record_error_reason(scope, reason)` (an
+ErrorInfo-style reason), else empty. The duration runs until the response has been sent, so a
+streamed answer counts whole.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Awaitable, Callable, Collection, MutableMapping
+from collections.abc import Collection, MutableMapping
 from typing import Any
 
 from prometheus_client import Counter, Histogram
 
 Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-AsgiApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 HTTP_REQUESTS = Counter(
     "atoms_http_requests",
@@ -50,40 +45,18 @@ def error_reason_of(scope: Scope) -> str:
     return str(scope.get("state", {}).get(_REASON_KEY, ""))
 
 
-class HttpMetricsMiddleware:
-    """Counts and times every HTTP request of the app it wraps (other ASGI traffic passes through)."""
+def route_of(scope: Scope, known_paths: Collection[str]) -> str:
+    """The request's route label: the matched template, a known path, or `unmatched`."""
+    template = getattr(scope.get("route"), "path", None)
+    if template:
+        return str(template)
+    path = scope.get("path", "")
+    return path if path in known_paths else UNMATCHED_ROUTE
 
-    def __init__(self, app: AsgiApp, *, service: str, known_paths: Collection[str] = ()) -> None:
-        self.app = app
-        self.service = service
-        self.known_paths = frozenset(known_paths)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500  # an app that fails before answering: the server answers 500
-        scope.setdefault("state", {})
-
-        async def send_and_watch(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_and_watch)
-        finally:
-            self._record(scope, status, time.perf_counter() - started)
-
-    def _record(self, scope: Scope, status: int, elapsed_s: float) -> None:
-        template = getattr(scope.get("route"), "path", None)
-        if not template:
-            path = scope.get("path", "")
-            template = path if path in self.known_paths else UNMATCHED_ROUTE
-        method = scope.get("method", "")
-        method = method if method in _METHODS else "OTHER"
-        reason = error_reason_of(scope)
-        HTTP_REQUESTS.labels(self.service, template, method, str(status), reason).inc()
-        HTTP_LATENCY.labels(self.service, template, method).observe(elapsed_s)
+def record_http_request(service: str, scope: Scope, route: str, status: int, elapsed_s: float) -> None:
+    """Count one answered request and observe its duration."""
+    method = scope.get("method", "")
+    method = method if method in _METHODS else "OTHER"
+    HTTP_REQUESTS.labels(service, route, method, str(status), error_reason_of(scope)).inc()
+    HTTP_LATENCY.labels(service, route, method).observe(elapsed_s)

@@ -30,8 +30,7 @@ from starlette.responses import JSONResponse
 from atoms_grpc.auth_client import AuthClient, AuthClientPolicy
 from atoms_grpc.auth_service_monitor import AuthHealthPolicy, AuthServiceMonitor
 from atoms_grpc.embedded_http_server import EmbeddedHttpServer
-from atoms_grpc.http_metrics import HttpMetricsMiddleware
-from atoms_grpc.http_request_id import HttpRequestIdMiddleware
+from atoms_grpc.http_face_middleware import HttpFaceMiddleware
 from atoms_grpc.loopback import is_loopback_host
 from atoms_grpc.readiness import AUTH_SERVICE_UNAVAILABLE, READY, Readiness
 from atoms_grpc.service_metrics import MetricsEndpoint
@@ -133,11 +132,9 @@ def build_http_app(settings: McpSettings, mcp: FastMCP[Any]) -> Starlette:
         allowed_hosts=_public_host_when_on_loopback(settings),
     )
     # Outermost, before FastMCP's authentication middleware: its refusals (400, 503) are
-    # answered before routing and must be counted too.
+    # answered before routing and must be counted and carry the request id too.
     known_paths = (settings.path, "/health", "/ready", *_well_known_paths(settings))
-    app.add_middleware(HttpMetricsMiddleware, service="mcp", known_paths=known_paths)
-    # Outermost of all: every log line of the request, the metrics' included, has its id.
-    app.add_middleware(HttpRequestIdMiddleware)
+    app.add_middleware(HttpFaceMiddleware, service="mcp", known_paths=known_paths)
     return app
 
 

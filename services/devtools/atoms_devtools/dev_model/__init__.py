@@ -13,8 +13,9 @@ package (its command line, say) does not load them all.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from atoms_grpc.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     from atoms_devtools.dev_model.app import MAX_BODY_BYTES, build_dev_model_app
@@ -51,16 +52,4 @@ __all__ = [
     "running_dev_model",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    """Import the module that defines `name` the first time someone asks for it."""
-    module = _MODULE_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_MODULE_OF))
+__getattr__, __dir__ = lazy_exports(globals(), _MODULE_OF)

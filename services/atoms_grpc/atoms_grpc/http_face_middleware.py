@@ -1,20 +1,23 @@
-"""HttpRequestIdMiddleware: a request id and an access line for every request of an HTTP face.
+"""HttpFaceMiddleware: what the kit adds to every request of an HTTP face.
 
-The HTTP counterpart of `RequestIdInterceptor` and `AccessLogInterceptor`, for the agent's
-HTTP face and the Atoms MCP. The request id is the caller's `x-request-id` when it is well
-formed (the agent sends the one its own caller gave), else a new one; every log line written
-while the request is handled carries it (`request_id` of the JSON line), the response echoes it,
-and one access line ends the request: method, route template, status, reason and duration
-(health and readiness probes at DEBUG, within a line budget per route and status).
+The HTTP counterpart of the gRPC interceptor chain, for the agent's HTTP face and the Atoms
+MCP, in one pass over the request:
+- a request id: the caller's `x-request-id` when it is well formed (the agent sends the one its
+  own caller gave), else a new one; every log line written while the request is handled carries
+  it (`request_id` of the JSON line), and the response echoes it;
+- the metrics of `http_metrics` (requests by route, method, status and reason; latency);
+- one access line when the response has been sent: method, route, status, reason and duration
+  (health and readiness probes at DEBUG, within a line budget per route and status).
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable, Collection, MutableMapping
 from typing import Any
 
-from atoms_grpc.http_metrics import UNMATCHED_ROUTE, AsgiApp, Message, Receive, Scope, Send, error_reason_of
+from atoms_grpc.http_metrics import Scope, error_reason_of, record_http_request, route_of
 from atoms_grpc.line_budget import DEFAULT_BURST, DEFAULT_LINES_PER_S, LineBudget
 from atoms_grpc.request_context import request_id_var
 from atoms_grpc.request_id_interceptor import (
@@ -23,19 +26,42 @@ from atoms_grpc.request_id_interceptor import (
     RequestIdGenerator,
 )
 
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+AsgiApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
 logger = logging.getLogger("atoms_grpc.http_access")
 
 _HEADER = REQUEST_ID_METADATA_KEY.encode("ascii")
 _QUIET_ROUTES = frozenset({"/health", "/ready"})
 
 
-class HttpRequestIdMiddleware:
-    """Sets the request id for the request's log lines, echoes it, and logs one access line."""
+class HttpFaceMiddleware:
+    """Request id, metrics and access line for every HTTP request of the app it wraps.
+
+    Place it outermost, so that every log line of the request carries the id and the
+    responses of other middleware (an authentication refusal) are counted too.
+    """
 
     def __init__(
-        self, app: AsgiApp, *, lines_per_s: float = DEFAULT_LINES_PER_S, burst: int = DEFAULT_BURST
+        self,
+        app: AsgiApp,
+        *,
+        service: str,
+        known_paths: Collection[str] = (),
+        lines_per_s: float = DEFAULT_LINES_PER_S,
+        burst: int = DEFAULT_BURST,
     ) -> None:
+        """Args:
+        app: the ASGI app.
+        service: the `service` label of the metrics.
+        known_paths: paths that may be labelled as such when answered before routing.
+        lines_per_s, burst: the access lines' budget per (route, status).
+        """
         self.app = app
+        self.service = service
+        self.known_paths = frozenset(known_paths)
         self._new_id = RequestIdGenerator()
         self._budget = LineBudget(per_s=lines_per_s, burst=burst)
 
@@ -46,7 +72,8 @@ class HttpRequestIdMiddleware:
         request_id = self._request_id_of(scope)
         reset = request_id_var.set(request_id)
         started = time.perf_counter()
-        status = 500
+        status = 500  # an app that fails before answering: the server answers 500
+        scope.setdefault("state", {})
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
@@ -59,7 +86,10 @@ class HttpRequestIdMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            self._log(scope, status, time.perf_counter() - started)
+            elapsed_s = time.perf_counter() - started
+            route = route_of(scope, self.known_paths)
+            record_http_request(self.service, scope, route, status, elapsed_s)
+            self._log(scope, route, status, elapsed_s)
             request_id_var.reset(reset)
 
     def _request_id_of(self, scope: Scope) -> str:
@@ -71,8 +101,7 @@ class HttpRequestIdMiddleware:
                 break
         return self._new_id()
 
-    def _log(self, scope: Scope, status: int, elapsed_s: float) -> None:
-        route = getattr(scope.get("route"), "path", None) or UNMATCHED_ROUTE
+    def _log(self, scope: Scope, route: str, status: int, elapsed_s: float) -> None:
         level = logging.DEBUG if route in _QUIET_ROUTES else logging.INFO
         if not logger.isEnabledFor(level):
             return
