@@ -9,6 +9,8 @@ from typing import Any
 from atoms_grpc.listen_sockets import FACE_GRPC, FACE_HTTP, FACE_METRICS, ListenError
 
 EXIT_CANNOT_START, EXIT_USAGE = 1, 2
+# The `service.name` of its spans unless OTEL_SERVICE_NAME says otherwise.
+SERVICE_NAME = "atoms-agent"
 _PORT_FLAGS = {FACE_GRPC: "--port", FACE_HTTP: "--http-port", FACE_METRICS: "--metrics-port"}
 
 
@@ -44,6 +46,7 @@ def run_serve(options: argparse.Namespace) -> int:
     from atoms_agent.settings import load_agent_settings
     from atoms_grpc.log_format import UnknownLogLevelError, check_log_level, configure_logging
     from atoms_grpc.settings_loading import SettingsError
+    from atoms_grpc.tracing_setup import process_tracing, read_tracing_settings
 
     overrides = {
         "host": options.host,
@@ -55,6 +58,7 @@ def run_serve(options: argparse.Namespace) -> int:
     try:
         settings = load_agent_settings(overrides=overrides)
         check_log_level(settings.log_level)
+        read_tracing_settings(SERVICE_NAME)
     except SettingsError as err:
         print(f"atoms agent serve: configuration error: {err}", file=sys.stderr)
         return EXIT_USAGE
@@ -65,7 +69,8 @@ def run_serve(options: argparse.Namespace) -> int:
         return EXIT_USAGE
     configure_logging(service="agent", level=settings.log_level)
     try:
-        uvloop.run(serve(settings))
+        with process_tracing(SERVICE_NAME):
+            uvloop.run(serve(settings))
     except ListenError as err:
         print(f"atoms agent serve: {err.advice(_PORT_FLAGS)}", file=sys.stderr)
         return EXIT_CANNOT_START

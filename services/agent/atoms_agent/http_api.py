@@ -35,6 +35,7 @@ from atoms_grpc.principal import Principal
 from atoms_grpc.readiness import Readiness
 from atoms_grpc.service_error import ServiceError
 from atoms_grpc.token_fingerprint import strip_bearer
+from atoms_grpc.tracing import add_tracing_middleware
 
 MAX_BODY_BYTES = 256 * 1024
 DEFAULT_RETRY_AFTER_S = 5
@@ -94,7 +95,7 @@ def build_http_app(
             record_error_reason(request.scope, err.reason)
             return _error_response(err)
 
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/health", health, methods=["GET"]),
             Route("/ready", ready, methods=["GET"]),
@@ -102,6 +103,9 @@ def build_http_app(
         ],
         middleware=[Middleware(HttpFaceMiddleware, service="agent")],
     )
+    # With tracing on, the request's SERVER span wraps everything, the request id's middleware too.
+    add_tracing_middleware(app, known_paths=("/health", "/ready", "/v1/chat/completions"))
+    return app
 
 
 async def _authenticate(request: Request, auth_client: AuthClient, audience: str) -> tuple[Principal, str]:

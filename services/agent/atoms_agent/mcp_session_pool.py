@@ -38,6 +38,7 @@ from atoms_agent.errors import (
     McpUnavailableError,
 )
 from atoms_agent.mcp_call_scope import mcp_call_scope
+from atoms_agent.mcp_call_tracing import mcp_client_span
 from atoms_agent.mcp_client_limits import McpClientLimits
 from atoms_agent.mcp_composition import ComposedMcpServer
 from atoms_agent.mcp_connection_pools import McpConnectionPools
@@ -48,6 +49,7 @@ from atoms_agent.pooled_mcp_session import HttpTransportFactory, PooledMcpSessio
 from atoms_grpc.principal import Principal
 from atoms_grpc.request_context import current_request_id
 from atoms_grpc.request_id_interceptor import REQUEST_ID_METADATA_KEY
+from atoms_grpc.tracing import inject_trace_headers, tracing_enabled
 
 logger = logging.getLogger(__name__)
 
@@ -116,13 +118,14 @@ class McpSessionPool:
         _refuse_expired(server)
         if self._sessionless(server):
             caller = self._connections.stateless_caller(server)
-            return await list_every_page(
-                server.name,
-                self._limits,
-                lambda cursor: caller.list_tools(
-                    cursor=cursor, headers=call_headers(server), timeout_s=timeout_s
-                ),
-            )
+            with mcp_client_span("tools/list", server):
+                return await list_every_page(
+                    server.name,
+                    self._limits,
+                    lambda cursor: caller.list_tools(
+                        cursor=cursor, headers=call_headers(server), timeout_s=timeout_s
+                    ),
+                )
 
         async def call(client: mcp.Client) -> list[Any]:
             return await list_every_page(
@@ -148,9 +151,10 @@ class McpSessionPool:
         """
         _refuse_expired(server)
         if self._sessionless(server):
-            return await self._connections.stateless_caller(server).call_tool(
-                name, arguments, headers=call_headers(server), timeout_s=timeout_s
-            )
+            with mcp_client_span("tools/call", server, tool=name):
+                return await self._connections.stateless_caller(server).call_tool(
+                    name, arguments, headers=call_headers(server), timeout_s=timeout_s
+                )
         return await self._with_session(
             server,
             principal,
@@ -337,15 +341,22 @@ def _expired(expires_at: float | None) -> bool:
 
 
 def call_headers(server: ComposedMcpServer) -> Mapping[str, str]:
-    """The headers of one call's requests: the server's own, plus the caller's request id.
+    """The headers of one call's requests: the server's own, plus the caller's request id and trace.
 
-    The request id goes to first-party servers only, so their log lines carry the id of the
-    call that reached the agent; a registered server gets nothing of ours it did not ask for.
+    The request id and, with tracing on, the current span's `traceparent` go to first-party
+    servers only, so their log lines and spans join those of the call that reached the agent;
+    a registered server gets nothing of ours it did not ask for.
     """
-    request_id = current_request_id()
-    if not (server.first_party and request_id):
+    if not server.first_party:
         return server.headers
-    return {**server.headers, REQUEST_ID_METADATA_KEY: request_id}
+    request_id = current_request_id()
+    if not (request_id or tracing_enabled()):
+        return server.headers
+    headers = dict(server.headers)
+    if request_id:
+        headers[REQUEST_ID_METADATA_KEY] = request_id
+    inject_trace_headers(headers)
+    return headers
 
 
 def _refuse_expired(server: ComposedMcpServer) -> None:

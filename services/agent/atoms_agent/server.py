@@ -38,6 +38,7 @@ from atoms_grpc.grpc_service import (
     ServicerBinding,
     serve_grpc_service,
 )
+from atoms_grpc.tracing import instrument_httpx_client
 
 logger = logging.getLogger(__name__)
 
@@ -173,6 +174,7 @@ class AgentServer(GrpcService):
         if self.settings.model is None:
             return None
         http = httpx.AsyncClient(follow_redirects=False, limits=httpx.Limits(max_connections=50))
+        instrument_httpx_client(http)  # with tracing on: a CLIENT span per model request
         resources.push_async_callback(http.aclose)
         return ModelClient(endpoint=self.settings.model, http_client=http)
 

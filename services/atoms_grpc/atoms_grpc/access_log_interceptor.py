@@ -1,5 +1,7 @@
 """AccessLogInterceptor: one metrics sample per RPC, and an access log line per RPC within a budget.
 
+With tracing on, the RPC's span gets its request id and error reason as well.
+
 Every RPC is counted and timed in the metrics (`atoms_grpc_server_handled`,
 `atoms_grpc_server_handling_seconds`). Log lines are cheap at tens of RPCs a second and the
 largest cost of a fast service at thousands (a JSON line and a write per call), so each
@@ -20,9 +22,10 @@ import grpc
 
 from atoms_grpc.around_interceptor import AroundInterceptor
 from atoms_grpc.line_budget import DEFAULT_BURST, DEFAULT_LINES_PER_S, LineBudget
-from atoms_grpc.request_context import principal_var
+from atoms_grpc.request_context import principal_var, request_id_var
 from atoms_grpc.service_metrics import RpcMetrics
 from atoms_grpc.status_mapping import error_reason_var
+from atoms_grpc.tracing import ERROR_REASON, REQUEST_ID, annotate_span, tracing_enabled
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +76,13 @@ class AccessLogInterceptor(AroundInterceptor):
         reason = error_reason_var.get()
         code_name = _CODE_NAMES[code]
         self._metrics.record(method, code_name, reason, elapsed_s)
+        if tracing_enabled():
+            # The request id finds the trace; the reason says why it failed.
+            annotate_span(
+                {REQUEST_ID: request_id_var.get(), ERROR_REASON: reason}
+                if reason
+                else {REQUEST_ID: request_id_var.get()}
+            )
         level = logging.DEBUG if method.startswith(_QUIET_METHODS) else logging.INFO
         if not logger.isEnabledFor(level):
             return

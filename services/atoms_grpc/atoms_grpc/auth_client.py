@@ -10,6 +10,10 @@ a validation gives up within that budget with UNAVAILABLE / AUTH_SERVICE_UNAVAIL
 retry hint, instead of waiting out a 60 s deadline and ending as DEADLINE_EXCEEDED. Once
 connected, a slow answer may use the caller's whole deadline. `check_health()` asks the
 auth service's `grpc.health.v1` over the same channel (readiness, `AuthServiceMonitor`).
+
+With tracing on, the current span says whether the answer came from the cache
+(`atoms.auth_client.cache`: hit or miss), and a miss has a ValidateToken CLIENT span: a
+cached call has no span in the auth service.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from atoms_grpc.request_context import current_request_id
 from atoms_grpc.service_error import RemoteServiceError
 from atoms_grpc.tls_config import TlsConfig, open_channel
 from atoms_grpc.token_fingerprint import strip_bearer
+from atoms_grpc.tracing import AUTH_CLIENT_CACHE, annotate_span, client_interceptors
 
 logger = logging.getLogger(__name__)
 
@@ -151,7 +156,9 @@ class AuthClient:
         key = _cache_key(token, required_scopes, audience)
         cached = self._cached(key)
         if cached is not None:
+            annotate_span({AUTH_CLIENT_CACHE: "hit"})
             return cached
+        annotate_span({AUTH_CLIENT_CACHE: "miss"})
         principal = await self._call_with_retries(
             auth_pb2.ValidateTokenRequest(token=token, required_scopes=required_scopes, audience=audience),
             timeout_s if timeout_s is not None else self._policy.default_timeout_s,
@@ -182,7 +189,11 @@ class AuthClient:
 
     def _open_channel(self) -> grpc.aio.Channel:
         if self._channel is None:
-            self._channel = open_channel(self.target, self._tls, options=_CHANNEL_OPTIONS)
+            # With tracing on, each ValidateToken has a CLIENT span whose `traceparent` the
+            # auth service's SERVER span takes as its parent.
+            self._channel = open_channel(
+                self.target, self._tls, options=_CHANNEL_OPTIONS, interceptors=client_interceptors()
+            )
         return self._channel
 
     def _metadata_for_call(self) -> tuple[tuple[str, str], ...] | None:

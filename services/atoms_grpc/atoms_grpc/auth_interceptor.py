@@ -17,7 +17,14 @@ from atoms_grpc.auth_client import AuthClient
 from atoms_grpc.auth_errors import MalformedCredentialsError, MissingCredentialsError
 from atoms_grpc.request_context import bearer_token_var, principal_var, request_id_var
 from atoms_grpc.request_id_interceptor import REQUEST_ID_METADATA_KEY
-from atoms_grpc.token_fingerprint import strip_bearer
+from atoms_grpc.token_fingerprint import fingerprint_token, strip_bearer
+from atoms_grpc.tracing import (
+    PRINCIPAL_KIND,
+    TOKEN_FINGERPRINT,
+    annotate_span,
+    inject_trace_headers,
+    tracing_enabled,
+)
 
 AUTHORIZATION_METADATA_KEY = "authorization"
 DEFAULT_EXEMPT_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
@@ -70,6 +77,10 @@ class BearerAuthInterceptor(AroundInterceptor):
         )
         principal_var.set(principal)
         bearer_token_var.set(token)
+        if tracing_enabled():
+            annotate_span(
+                {TOKEN_FINGERPRINT: fingerprint_token(token), PRINCIPAL_KIND: principal.kind.name.lower()}
+            )
 
 
 def _bearer_token(context: grpc.aio.ServicerContext[Any, Any]) -> str:
@@ -90,7 +101,7 @@ def _bearer_token(context: grpc.aio.ServicerContext[Any, Any]) -> str:
 
 
 def forwarded_metadata() -> tuple[tuple[str, str], ...]:
-    """Metadata that carries the current caller's token and request id to a downstream call.
+    """Metadata that carries the current caller's token, request id and trace context downstream.
 
     Only call this for first-party downstream services: it hands them the user's token.
     """
@@ -99,4 +110,8 @@ def forwarded_metadata() -> tuple[tuple[str, str], ...]:
         metadata.append((AUTHORIZATION_METADATA_KEY, f"Bearer {token}"))
     if request_id := request_id_var.get():
         metadata.append((REQUEST_ID_METADATA_KEY, request_id))
+    if tracing_enabled():
+        trace_headers: dict[str, str] = {}
+        inject_trace_headers(trace_headers)
+        metadata.extend(trace_headers.items())
     return tuple(metadata)

@@ -52,6 +52,8 @@ from atoms_grpc.service_metrics import MetricsEndpoint
 from atoms_grpc.service_runner import run_until_signalled
 from atoms_grpc.status_mapping import StatusMappingInterceptor
 from atoms_grpc.tls_config import TlsConfig
+from atoms_grpc.tracing import server_interceptors
+from atoms_grpc.tracing_setup import process_tracing
 
 if TYPE_CHECKING:
     from google.protobuf.descriptor import ServiceDescriptor
@@ -99,7 +101,9 @@ def standard_interceptors(
         ValueError: `audience` is empty although callers are authenticated.
     """
     chain: list[grpc.aio.ServerInterceptor] = [
-        RequestIdInterceptor(),  # outermost: every later log line and error carries the id
+        # With tracing on (OTEL_*), the RPC's SERVER span opens first: log lines carry its ids.
+        *server_interceptors(),
+        RequestIdInterceptor(),  # every later log line and error carries the id
         AccessLogInterceptor(),  # sees the final status, authentication refusals included
         StatusMappingInterceptor(),  # the only place exceptions become statuses
     ]
@@ -358,7 +362,7 @@ async def serve_grpc_service(service: GrpcService) -> None:
 
 
 def run_grpc_service(service: GrpcService, *, log_level: str = "INFO") -> int:
-    """Be a service's whole `__main__`: JSON log lines, uvloop, run until SIGINT/SIGTERM.
+    """Be a service's whole `__main__`: JSON log lines, tracing, uvloop, run until SIGINT/SIGTERM.
 
     Args:
         service: the service, constructed but not started.
@@ -368,8 +372,11 @@ def run_grpc_service(service: GrpcService, *, log_level: str = "INFO") -> int:
         0 once the service has stopped gracefully.
 
     Raises:
+        SettingsError: the OTEL_* variables ask for an exporter this build does not ship.
         Exception: what `start()` raised (a port in use, an unreachable database).
     """
     configure_logging(service=service.config.name, level=log_level)
-    uvloop.run(serve_grpc_service(service))
+    # Tracing as the OTEL_* variables say (off by default); `service.name` is the service's name.
+    with process_tracing(service.config.name):
+        uvloop.run(serve_grpc_service(service))
     return 0

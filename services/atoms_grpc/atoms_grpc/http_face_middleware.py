@@ -7,7 +7,9 @@ MCP, in one pass over the request:
   it (`request_id` of the JSON line), and the response echoes it;
 - the metrics of `http_metrics` (requests by route, method, status and reason; latency);
 - one access line when the response has been sent: method, route, status, reason and duration
-  (health and readiness probes at DEBUG, within a line budget per route and status).
+  (health and readiness probes at DEBUG, within a line budget per route and status);
+- with tracing on, the request's SERVER span (opened outside, by OpenTelemetry's ASGI
+  middleware) is named after the matched route and carries the request id and reason.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from atoms_grpc.request_id_interceptor import (
     REQUEST_ID_METADATA_KEY,
     RequestIdGenerator,
 )
+from atoms_grpc.tracing import ERROR_REASON, REQUEST_ID, name_server_span, tracing_enabled
 
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -89,6 +92,11 @@ class HttpFaceMiddleware:
             elapsed_s = time.perf_counter() - started
             route = route_of(scope, self.known_paths)
             record_http_request(self.service, scope, route, status, elapsed_s)
+            if tracing_enabled():
+                attributes = {"http.route": route, REQUEST_ID: request_id}
+                if reason := error_reason_of(scope):
+                    attributes[ERROR_REASON] = reason
+                name_server_span(f"{scope.get('method', '')} {route}", attributes)
             self._log(scope, route, status, elapsed_s)
             request_id_var.reset(reset)
 

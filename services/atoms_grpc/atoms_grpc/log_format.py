@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from atoms_grpc.request_context import request_id_var, rpc_method_var
+from atoms_grpc.tracing import current_trace_ids
 
 _STANDARD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -39,7 +40,11 @@ def check_log_level(level: str) -> str:
 
 
 class JsonLogFormatter(logging.Formatter):
-    """Formats each record as one JSON object: severity, timestamp, service, request_id, rpc_method."""
+    """Formats each record as one JSON object: severity, timestamp, service, request_id, rpc_method.
+
+    With tracing on, a line written inside a span also carries `trace_id` and `span_id` (the
+    W3C hex forms a tracing back end searches by).
+    """
 
     def __init__(self, *, service: str) -> None:
         super().__init__()
@@ -58,6 +63,8 @@ class JsonLogFormatter(logging.Formatter):
             entry["request_id"] = request_id
         if rpc_method := rpc_method_var.get():
             entry["rpc_method"] = rpc_method
+        if trace_ids := current_trace_ids():
+            entry["trace_id"], entry["span_id"] = trace_ids
         for key, value in vars(record).items():
             if key not in _STANDARD_ATTRIBUTES and not key.startswith("_"):
                 entry[key] = value

@@ -16,6 +16,11 @@ REQUEST_ID_METADATA_KEY = "x-request-id"
 _ACCEPTABLE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 
+def is_acceptable_request_id(value: str) -> bool:
+    """Whether a request id offered by a caller may be taken as is (1-64 of `A-Za-z0-9._:-`)."""
+    return _ACCEPTABLE_REQUEST_ID.fullmatch(value) is not None
+
+
 def read_metadata(context: grpc.aio.ServicerContext[Any, Any], key: str) -> str | None:
     """Return the first value of a metadata key as text, or None (binary keys are skipped)."""
     for item_key, value in context.invocation_metadata() or ():

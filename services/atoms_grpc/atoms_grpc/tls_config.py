@@ -15,7 +15,7 @@ Without any of them, servers and clients speak plaintext (loopback development).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -108,13 +108,18 @@ def _read(variable: str, path: str | None) -> bytes | None:
 
 
 def open_channel(
-    target: str, tls: TlsConfig | None, *, options: tuple[tuple[str, object], ...] = ()
+    target: str,
+    tls: TlsConfig | None,
+    *,
+    options: tuple[tuple[str, object], ...] = (),
+    interceptors: Sequence[grpc.aio.ClientInterceptor] = (),
 ) -> grpc.aio.Channel:
     """A `grpc.aio` channel to `target`: TLS when `tls` is enabled, plaintext otherwise."""
     credentials = tls.channel_credentials() if tls is not None else None
+    chain = list(interceptors) or None
     if credentials is None:
-        return grpc.aio.insecure_channel(target, options=options)
-    return grpc.aio.secure_channel(target, credentials, options=options)
+        return grpc.aio.insecure_channel(target, options=options, interceptors=chain)
+    return grpc.aio.secure_channel(target, credentials, options=options, interceptors=chain)
 
 
 def peer_identities(context: grpc.aio.ServicerContext[Any, Any]) -> tuple[str, ...]:

@@ -10,6 +10,8 @@ from typing import Any
 from atoms_grpc.listen_sockets import FACE_GRPC, FACE_METRICS
 
 EXIT_CANNOT_START, EXIT_USAGE = 1, 2
+# The `service.name` of its spans unless OTEL_SERVICE_NAME says otherwise.
+SERVICE_NAME = "atoms-auth"
 _PORT_FLAGS = {FACE_GRPC: "--port", FACE_METRICS: "--metrics-port"}
 
 
@@ -55,6 +57,7 @@ def run_serve(options: argparse.Namespace) -> int:
     from atoms_grpc.listen_sockets import ListenError
     from atoms_grpc.log_format import configure_logging
     from atoms_grpc.settings_loading import SettingsError
+    from atoms_grpc.tracing_setup import process_tracing, read_tracing_settings
 
     overrides = {
         "host": options.host,
@@ -65,6 +68,7 @@ def run_serve(options: argparse.Namespace) -> int:
     }
     try:
         settings = load_auth_settings(overrides=overrides)
+        read_tracing_settings(SERVICE_NAME)
     except SettingsError as err:
         print(f"atoms auth serve: configuration error: {err}", file=sys.stderr)
         return EXIT_USAGE
@@ -78,7 +82,8 @@ def run_serve(options: argparse.Namespace) -> int:
             print(f"atoms auth serve: {err}", file=sys.stderr)
             return EXIT_CANNOT_START
     try:
-        uvloop.run(serve(settings))
+        with process_tracing(SERVICE_NAME):
+            uvloop.run(serve(settings))
     except ListenError as err:
         print(f"atoms auth serve: {err.advice(_PORT_FLAGS)}", file=sys.stderr)
         return EXIT_CANNOT_START

@@ -34,7 +34,8 @@ from google.rpc import status_pb2
 from atoms_auth.errors import AuthError, InsufficientScopeError, MissingTokenError
 from atoms_auth.token_validator import TokenValidator, ValidationRequest
 from atoms_grpc.principal import Principal
-from atoms_grpc.request_context import principal_var
+from atoms_grpc.request_context import principal_var, request_id_var
+from atoms_grpc.request_id_interceptor import is_acceptable_request_id
 from atoms_grpc.status_mapping import error_reason_var
 
 ENVOY_AUTHORIZATION_SERVICE_NAME = external_auth_pb2.DESCRIPTOR.services_by_name["Authorization"].full_name
@@ -110,9 +111,14 @@ class EnvoyAuthorizationServicer(external_auth_pb2_grpc.AuthorizationServicer):
         self, request: external_auth_pb2.CheckRequest, context: grpc.aio.ServicerContext
     ) -> external_auth_pb2.CheckResponse:
         """Validate the request's bearer token against the route's requirements and decide."""
+        http = request.attributes.request.http
+        if is_acceptable_request_id(http.id):
+            # Envoy's x-request-id of the request it asks about: this Check's log lines and
+            # span carry the id the upstream's lines will carry.
+            request_id_var.set(http.id)
         route = RouteRequirements.from_context_extensions(request.attributes.context_extensions)
         validation = ValidationRequest(
-            token=authorization_value(request.attributes.request.http),
+            token=authorization_value(http),
             required_scopes=route.required_scopes,
             audience=route.audience,
         )

@@ -31,6 +31,7 @@ from atoms_grpc.request_id_interceptor import RequestIdInterceptor
 from atoms_grpc.service_metrics import MetricsEndpoint
 from atoms_grpc.service_runner import run_until_signalled
 from atoms_grpc.status_mapping import StatusMappingInterceptor
+from atoms_grpc.tracing import instrument_httpx_client, server_interceptors
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +65,8 @@ class AuthServer:
             limits=httpx.Limits(max_connections=20),
             headers={"user-agent": "atoms-auth/0.1"},
         )
+        if self._owns_http_client:
+            instrument_httpx_client(self._http)  # with tracing on: a CLIENT span per JWKS fetch
         self.key_caches = _build_key_caches(settings, self._http)
         internal_tokens = InternalTokenRegistry(settings.internal_tokens)
         validator = TokenValidator(
@@ -184,7 +187,10 @@ def _interceptors(
     settings: AuthSettings, internal_tokens: InternalTokenRegistry
 ) -> tuple[grpc.aio.ServerInterceptor, ...]:
     chain: list[grpc.aio.ServerInterceptor] = [
-        RequestIdInterceptor(),  # outermost: every later log line carries the id
+        # With tracing on (OTEL_*), the SERVER span opens first (its parent is the caller's
+        # `traceparent`, Envoy's for Check): every log line of the RPC carries its ids.
+        *server_interceptors(),
+        RequestIdInterceptor(),  # every later log line carries the id
         AccessLogInterceptor(),  # sees the final status, including mapped errors
         StatusMappingInterceptor(),  # the only place exceptions become statuses
     ]

@@ -32,6 +32,13 @@ from atoms_auth.token_cache import AcceptedToken, VerifiedTokenCache
 from atoms_grpc.line_budget import LineBudget
 from atoms_grpc.principal import Principal
 from atoms_grpc.token_fingerprint import fingerprint_token, strip_bearer
+from atoms_grpc.tracing import (
+    AUTH_TOKEN_CACHE,
+    PRINCIPAL_KIND,
+    TOKEN_FINGERPRINT,
+    annotate_span,
+    tracing_enabled,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -102,8 +109,21 @@ class TokenValidator:
         except AuthError as err:
             self._count("none", err.reason)
             self._log_refusal(err, token)
+            if tracing_enabled() and token:
+                annotate_span({TOKEN_FINGERPRINT: fingerprint_token(token)})
             raise
         self._count(acceptance.kind, "ok")
+        if tracing_enabled():
+            annotate_span(
+                {
+                    TOKEN_FINGERPRINT: fingerprint_token(token),
+                    PRINCIPAL_KIND: acceptance.kind,
+                    # Internal tokens are matched by digest, never cached.
+                    AUTH_TOKEN_CACHE: "none"
+                    if acceptance.kind == "internal"
+                    else ("hit" if acceptance.principal is None else "miss"),
+                }
+            )
         return acceptance
 
     def _extract_token(self, raw: str) -> str:

@@ -28,10 +28,12 @@ from typing import Any
 
 import uvloop
 
+from atoms_auth.cli import SERVICE_NAME
 from atoms_auth.server import AuthServer
 from atoms_auth.settings import AuthSettings
 from atoms_grpc.log_format import configure_logging
 from atoms_grpc.service_runner import run_until_signalled
+from atoms_grpc.tracing_setup import process_tracing
 
 logger = logging.getLogger(__name__)
 
@@ -158,7 +160,9 @@ def _supervise(processes: list[Any], stopping: list[int]) -> int:
 
 def _worker_main(settings: AuthSettings, index: int, ready: Any) -> None:
     configure_logging(service="auth", level=settings.log_level)
-    uvloop.run(_run_worker(settings, index, ready))
+    # Each worker is its own process (spawned): its own tracer provider and exporter.
+    with process_tracing(SERVICE_NAME):
+        uvloop.run(_run_worker(settings, index, ready))
 
 
 async def _run_worker(settings: AuthSettings, index: int, ready: Any) -> None:

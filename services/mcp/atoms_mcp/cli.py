@@ -9,6 +9,8 @@ from typing import Any
 from atoms_grpc.listen_sockets import FACE_HTTP, FACE_METRICS, ListenError
 
 _EXIT_CANNOT_START, _EXIT_USAGE = 1, 2
+# The `service.name` of its spans unless OTEL_SERVICE_NAME says otherwise.
+SERVICE_NAME = "atoms-mcp"
 _PORT_FLAGS = {FACE_HTTP: "--port", FACE_METRICS: "--metrics-port"}
 
 
@@ -54,6 +56,7 @@ def run_serve(options: argparse.Namespace) -> int:
 
     from atoms_grpc.log_format import configure_logging
     from atoms_grpc.settings_loading import SettingsError
+    from atoms_grpc.tracing_setup import process_tracing, read_tracing_settings
     from atoms_mcp.server import route_fastmcp_logs, serve
     from atoms_mcp.settings import load_mcp_settings, require_authentication
 
@@ -67,13 +70,15 @@ def run_serve(options: argparse.Namespace) -> int:
     try:
         settings = load_mcp_settings(overrides=overrides)
         require_authentication(settings)
+        read_tracing_settings(SERVICE_NAME)
     except SettingsError as err:
         print(f"atoms mcp serve: configuration error: {err}", file=sys.stderr)
         return _EXIT_USAGE
     configure_logging(service="mcp", level=settings.log_level)
     route_fastmcp_logs()
     try:
-        uvloop.run(serve(settings))
+        with process_tracing(SERVICE_NAME):
+            uvloop.run(serve(settings))
     except ListenError as err:
         print(f"atoms mcp serve: {err.advice(_PORT_FLAGS)}", file=sys.stderr)
         return _EXIT_CANNOT_START

@@ -35,6 +35,7 @@ from atoms_grpc.loopback import is_loopback_host
 from atoms_grpc.readiness import AUTH_SERVICE_UNAVAILABLE, READY, Readiness
 from atoms_grpc.service_metrics import MetricsEndpoint
 from atoms_grpc.service_runner import run_until_signalled
+from atoms_grpc.tracing import add_tracing_middleware
 from atoms_mcp.atoms_store import AtomsStore
 from atoms_mcp.auth_provider import AtomsAuthProvider
 from atoms_mcp.caller import CallerSource
@@ -135,6 +136,9 @@ def build_http_app(settings: McpSettings, mcp: FastMCP[Any]) -> Starlette:
     # answered before routing and must be counted and carry the request id too.
     known_paths = (settings.path, "/health", "/ready", *_well_known_paths(settings))
     app.add_middleware(HttpFaceMiddleware, service="mcp", known_paths=known_paths)
+    # With tracing on, the request's SERVER span (parent: the agent's `traceparent`) is
+    # outermost; the token's validation and FastMCP's own span of the tool call are inside it.
+    add_tracing_middleware(app, known_paths=known_paths)
     return app
 
 

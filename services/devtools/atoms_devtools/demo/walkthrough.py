@@ -19,7 +19,7 @@ import signal
 import socket
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,8 @@ from atoms_devtools.authkit_emulator import EmulatorKeyStore
 from atoms_devtools.demo.child_process import ServiceProcess
 from atoms_devtools.demo.front_end_sign_in import FrontEndApp, SignedInUser, sign_in, sign_out
 from atoms_devtools.dev_model import DEV_MODEL_ID
+from atoms_devtools.trace_receiver.otlp_receiver import OtlpTraceReceiver
+from atoms_devtools.trace_receiver.trace_tree import every_hop_arrived, render_trace_tree
 from atoms_grpc.service_error import RemoteServiceError
 
 DEMO_CLIENT_ID = "client_demo"
@@ -109,7 +111,7 @@ def free_port() -> int:
 
 @contextlib.asynccontextmanager
 async def running_stack(
-    workdir: Path, *, agent_env: dict[str, str] | None = None
+    workdir: Path, *, agent_env: dict[str, str] | None = None, tracing_env: Mapping[str, str] | None = None
 ) -> AsyncIterator[DemoStack]:
     """Start emulator, auth, MCP, dev model and agent; stop all (SIGTERM, graceful, reverse order) on exit.
 
@@ -117,8 +119,10 @@ async def running_stack(
         workdir: where the logs, key file and databases go.
         agent_env: extra environment for the agent (development flags; a model endpoint in
             ATOMS_LLM_BASE_URL and ATOMS_LLM_MODEL, which leaves the dev model unstarted).
+        tracing_env: OTEL_* variables for every process (a trace collector to send spans to).
     """
     env = {key: value for key, value in os.environ.items() if key not in _ENV_TO_DROP}
+    env.update(tracing_env or {})
     started: list[ServiceProcess] = []
 
     async def start(name: str, *args: str, ready: str, **variables: str) -> str:
@@ -249,10 +253,11 @@ class AgentCaller:
             raise DemoStepError(f"{tool} failed: {reply.content[0].text if reply.content else '?'}")
         return json_format.MessageToDict(reply.structured_content)
 
-    async def chat(self, text: str) -> list[agent_pb2.ChatResponse]:
+    async def chat(self, text: str, *, traceparent: str = "") -> list[agent_pb2.ChatResponse]:
         request = agent_pb2.ChatRequest(messages=[agent_pb2.ChatMessage(role="user", content=text)])
+        metadata = (*self._metadata, ("traceparent", traceparent)) if traceparent else self._metadata
         try:
-            return [event async for event in self._stub.Chat(request, metadata=self._metadata, timeout=30)]
+            return [event async for event in self._stub.Chat(request, metadata=metadata, timeout=30)]
         except grpc.aio.AioRpcError as err:
             raise RemoteServiceError.from_rpc_error(err, default_reason=err.code().name) from err
 
@@ -263,7 +268,7 @@ class AgentCaller:
             raise RemoteServiceError.from_rpc_error(err, default_reason=err.code().name) from err
 
 
-async def walk(stack: DemoStack) -> None:
+async def walk(stack: DemoStack, traces: OtlpTraceReceiver | None = None) -> None:
     """The steps of the demo, in the order of the AuthKit integration plan's path."""
     async with httpx.AsyncClient(timeout=10) as http:
         say(f"a user signs in at the local AuthKit as {DEMO_USER_EMAIL}")
@@ -272,7 +277,7 @@ async def walk(stack: DemoStack) -> None:
             agent = AgentCaller(channel, user.access_token)
             await _show_composition(agent)
             await _show_tools_through_the_agent(agent, user)
-            await _show_chat_through_the_agent(agent, user)
+            await _show_chat_through_the_agent(agent, user, traces)
             await _show_tampered_token_refused(channel, user.access_token)
         await _show_oauth_challenge_without_token(stack)
         say("the user signs out: the session ends")
@@ -314,10 +319,13 @@ async def _show_tools_through_the_agent(agent: AgentCaller, user: SignedInUser) 
         raise DemoStepError("list_projects does not show the project just created")
 
 
-async def _show_chat_through_the_agent(agent: AgentCaller, user: SignedInUser) -> None:
+async def _show_chat_through_the_agent(
+    agent: AgentCaller, user: SignedInUser, traces: OtlpTraceReceiver | None
+) -> None:
     question = "who am I?"
     say(f'the user asks the agent "{question}" in a chat: the model picks the tool, the same token calls it')
-    events = await agent.chat(question)
+    trace_id = secrets.token_hex(16)
+    events = await agent.chat(question, traceparent=f"00-{trace_id}-{secrets.token_hex(8)}-01")
     calls = []
     for event in events:
         if event.HasField("tool_call"):
@@ -334,6 +342,22 @@ async def _show_chat_through_the_agent(agent: AgentCaller, user: SignedInUser) -
         raise DemoStepError(f"the chat called {calls}, expected the Atoms MCP's whoami")
     if user.user_id not in answer or (user.organization_id or "") not in answer:
         raise DemoStepError("the chat's answer does not name the signed-in user and organization")
+    if traces is not None:
+        await _show_trace(traces, trace_id)
+
+
+async def _show_trace(traces: OtlpTraceReceiver, trace_id: str) -> None:
+    """Print the chat's trace as the services exported it to the local OTLP collector."""
+    try:
+        spans = await traces.wait_for_trace(
+            trace_id, lambda spans: every_hop_arrived(spans, root_service="atoms-agent"), timeout_s=15
+        )
+    except TimeoutError as err:
+        raise DemoStepError(f"the chat's trace did not reach the local collector: {err}") from err
+    services = sorted({span.service for span in spans})
+    say(f"the chat's trace {trace_id}: {len(spans)} spans from {', '.join(services)} (OTLP, W3C traceparent)")
+    for line in render_trace_tree(spans):
+        say("", line)
 
 
 async def _show_tampered_token_refused(channel: grpc.aio.Channel, token: str) -> None:
@@ -398,14 +422,21 @@ async def run_demo() -> int:
         f"logs in {workdir}",
     )
     started = time.perf_counter()
+    # A local OTLP collector: every service sends its spans there (OTEL_EXPORTER_OTLP_ENDPOINT).
+    traces = OtlpTraceReceiver()
+    await traces.start()
     try:
         # The lookalike's host name does not resolve: the operator allow-list lets the demo register it.
         async with running_stack(
-            workdir, agent_env={"ATOMS_AGENT_MCP_EGRESS_ALLOW": _LOOKALIKE_HOST}
+            workdir,
+            agent_env={"ATOMS_AGENT_MCP_EGRESS_ALLOW": _LOOKALIKE_HOST},
+            tracing_env=traces.exporter_environment(),
         ) as stack:
-            await walk(stack)
+            await walk(stack, traces)
     except (DemoStepError, RuntimeError, RemoteServiceError, httpx.HTTPError, OSError) as err:
         say("DEMO FAILED", f"{type(err).__name__}: {err}")
         return 1
+    finally:
+        await traces.stop()
     say(f"demo finished in {time.perf_counter() - started:.1f}s: every step showed what it should")
     return 0
