@@ -17,6 +17,10 @@ token that has expired is refused before anything is sent.
 
 What a server sends back is bounded (`McpClientLimits`): bytes per answer, pages and tools
 per listing, time per listing.
+
+Metrics (`mcp_session_metrics`): the sessions open and leased (`atoms_agent_mcp_sessions`),
+kept to the pool's state at every change and back to nothing when the pool closes, and the
+sessions retired, by reason (`atoms_agent_mcp_session_evictions_total`).
 """
 
 from __future__ import annotations
@@ -37,13 +41,14 @@ from atoms_agent.errors import (
     McpUnauthenticatedError,
     McpUnavailableError,
 )
-from atoms_agent.mcp_call_scope import mcp_call_scope
+from atoms_agent.mcp_call_scope import McpCallScope, mcp_call_scope
 from atoms_agent.mcp_call_tracing import mcp_client_span
 from atoms_agent.mcp_client_limits import McpClientLimits
 from atoms_agent.mcp_composition import ComposedMcpServer
 from atoms_agent.mcp_connection_pools import McpConnectionPools
 from atoms_agent.mcp_session_id_redaction import install_session_id_redaction
 from atoms_agent.mcp_session_key import session_key, session_may_be_shared
+from atoms_agent.mcp_session_metrics import EvictionReason, SessionGaugeShare, count_eviction
 from atoms_agent.mcp_tool_listing import list_every_page
 from atoms_agent.pooled_mcp_session import HttpTransportFactory, PooledMcpSession
 from atoms_grpc.principal import Principal
@@ -91,6 +96,8 @@ class McpSessionPool:
         self._transport_factory = http_transport_factory
         self._sessions: OrderedDict[bytes, PooledMcpSession] = OrderedDict()
         self._draining: set[PooledMcpSession] = set()
+        self._leased: set[PooledMcpSession] = set()
+        self._gauges = SessionGaugeShare()
         self._opening: dict[bytes, asyncio.Task[PooledMcpSession]] = {}
         self._closing: set[asyncio.Task[None]] = set()
         self._reaper: asyncio.Task[None] | None = None
@@ -171,15 +178,13 @@ class McpSessionPool:
         """
         now = time.monotonic()
         stale = [
-            (key, session)
+            (key, session, reason)
             for key, session in self._sessions.items()
-            if not self._usable(session)
-            or (
-                session.leases == 0
-                and (_expired(session.token_expires_at) or now - session.last_used > self._idle_s)
-            )
+            if (reason := self._staleness(session, now)) is not None
         ]
-        closing = [task for key, session in stale if (task := self._retire(key, session)) is not None]
+        closing = [
+            task for key, session, reason in stale if (task := self._retire(key, session, reason)) is not None
+        ]
         await asyncio.gather(*closing)
         return len(stale)
 
@@ -190,7 +195,11 @@ class McpSessionPool:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reaper
         sessions = [*self._sessions.values(), *self._draining]
-        self._sessions, self._draining = OrderedDict(), set()
+        self._sessions, self._draining, self._leased = OrderedDict(), set(), set()
+        for session in sessions:
+            # A call still running on it must not put it back (draining) nor count it evicted.
+            session.retired = True
+        self._report()
         await asyncio.gather(*(session.close() for session in sessions), *self._closing)
         await self._connections.aclose()
 
@@ -221,7 +230,7 @@ class McpSessionPool:
     ) -> _T:
         name, client = session.server.name, session.client
         if client is None:
-            self._retire(key, session)
+            self._retire(key, session, EvictionReason.FAILED)
             raise session.translate(None)
         with mcp_call_scope(call_headers(server)) as scope:
             try:
@@ -233,11 +242,11 @@ class McpSessionPool:
                 raise McpUnavailableError(f"MCP server {name} did not answer within the deadline") from err
             except mcp.MCPError as err:
                 if scope.refusal is not None or scope.status in (401, 403) or not session.alive:
-                    self._retire(key, session)
+                    self._retire(key, session, _failure_reason(scope))
                     raise session.translate(err, scope) from err
                 raise McpProtocolError(f"MCP server {name}: {err.message}") from err
             except Exception as err:
-                self._retire(key, session)
+                self._retire(key, session, _failure_reason(scope))
                 raise session.translate(err, scope) from err
 
     async def _lease(self, key: bytes, server: ComposedMcpServer, timeout_s: float) -> PooledMcpSession:
@@ -247,7 +256,7 @@ class McpSessionPool:
             if session is not None:
                 session.present(server)  # a refreshed token: the same session, newer credentials
             if session is not None and not self._usable(session):
-                self._retire(key, session)
+                self._retire(key, session, EvictionReason.FAILED)
                 session = None
             if session is None:
                 session = await self._opened(key, server, timeout_s)
@@ -256,15 +265,20 @@ class McpSessionPool:
                 self._sessions.move_to_end(key)
                 session.leases += 1
                 session.last_used = time.monotonic()
+                self._leased.add(session)
+                self._report()
                 return session
         raise McpUnavailableError(f"MCP server {server.name}: the session pool is too busy, try again")
 
     def _release(self, session: PooledMcpSession) -> None:
         session.leases -= 1
         session.last_used = time.monotonic()
-        if session.retired and session.leases == 0:
-            self._draining.discard(session)
-            self._close_later(session)
+        if session.leases == 0:
+            self._leased.discard(session)
+            if session.retired:
+                self._draining.discard(session)
+                self._close_later(session)
+        self._report()
 
     async def _opened(self, key: bytes, server: ComposedMcpServer, timeout_s: float) -> PooledMcpSession:
         opening = self._opening.get(key)
@@ -286,6 +300,7 @@ class McpSessionPool:
         await session.open(min(timeout_s, self._request_timeout_s))
         self._sessions[key] = session
         self._evict_beyond_max(keep=key)
+        self._report()
         return session
 
     def _evict_beyond_max(self, *, keep: bytes | None = None) -> None:
@@ -302,22 +317,46 @@ class McpSessionPool:
             (key, session) for key, session in self._sessions.items() if session.leases == 0 and key != keep
         ]
         for key, session in idle[:excess]:
-            self._retire(key, session)
+            self._retire(key, session, EvictionReason.CAPACITY)
 
     def _usable(self, session: PooledMcpSession) -> bool:
         return session.alive and not session.retired and session.refusal is None
 
-    def _retire(self, key: bytes, session: PooledMcpSession) -> asyncio.Task[None] | None:
+    def _staleness(self, session: PooledMcpSession, now: float) -> EvictionReason | None:
+        """Why the reaper retires `session` now, or None to keep it."""
+        if not self._usable(session):
+            return EvictionReason.FAILED
+        if session.leases > 0:
+            return None
+        if _expired(session.token_expires_at):
+            return EvictionReason.EXPIRED
+        if now - session.last_used > self._idle_s:
+            return EvictionReason.IDLE
+        return None
+
+    def _retire(
+        self, key: bytes, session: PooledMcpSession, reason: EvictionReason
+    ) -> asyncio.Task[None] | None:
         """Take the session out of the pool; close it now, or when its last call ends."""
         if self._sessions.get(key) is session:
             del self._sessions[key]
         if session.retired:
             return None
         session.retired = True
+        count_eviction(reason)
+        closing = None
         if session.leases > 0:
             self._draining.add(session)
-            return None
-        return self._close_later(session)
+        else:
+            closing = self._close_later(session)
+        self._report()
+        return closing
+
+    def _report(self) -> None:
+        """Bring this pool's part of the session gauges to its state (after every change)."""
+        self._gauges.report(
+            open_sessions=len(self._sessions) + len(self._draining), leased_sessions=len(self._leased)
+        )
 
     def _close_later(self, session: PooledMcpSession) -> asyncio.Task[None]:
         task = asyncio.get_running_loop().create_task(session.close())
@@ -334,6 +373,13 @@ class McpSessionPool:
             await asyncio.sleep(_REAP_INTERVAL_S)
             await self.reap()
             self._evict_beyond_max()
+
+
+def _failure_reason(scope: McpCallScope) -> EvictionReason:
+    """A session retired after a failed call: the server refused the call's credentials, or it broke."""
+    if scope.refusal is None and scope.status in (401, 403):
+        return EvictionReason.REFUSED
+    return EvictionReason.FAILED
 
 
 def _expired(expires_at: float | None) -> bool:

@@ -11,6 +11,11 @@ retry hint, instead of waiting out a 60 s deadline and ending as DEADLINE_EXCEED
 connected, a slow answer may use the caller's whole deadline. `check_health()` asks the
 auth service's `grpc.health.v1` over the same channel (readiness, `AuthServiceMonitor`).
 
+Metrics (`auth_client_metrics`): `atoms_auth_client_cache_lookups_total{result}` counts each
+validation's cache lookup (hit, miss); `atoms_auth_client_calls_total{outcome}` counts each
+validation that went to the auth service: ok, refused (its error status, passed on as
+`RemoteServiceError`), or unavailable (`AuthServiceUnavailableError`).
+
 With tracing on, the current span says whether the answer came from the cache
 (`atoms.auth_client.cache`: hit or miss), and a miss has a ValidateToken CLIENT span: a
 cached call has no span in the auth service.
@@ -34,6 +39,13 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from pydantic import SecretStr
 
 from atoms.auth.v1 import auth_pb2, auth_pb2_grpc
+from atoms_grpc.auth_client_metrics import (
+    CACHE_HIT,
+    CACHE_MISS,
+    CALL_OK,
+    CALL_REFUSED,
+    CALL_UNAVAILABLE,
+)
 from atoms_grpc.auth_errors import AuthServiceUnavailableError
 from atoms_grpc.principal import Principal
 from atoms_grpc.request_context import current_request_id
@@ -156,10 +168,12 @@ class AuthClient:
         key = _cache_key(token, required_scopes, audience)
         cached = self._cached(key)
         if cached is not None:
+            CACHE_HIT.inc()
             annotate_span({AUTH_CLIENT_CACHE: "hit"})
             return cached
+        CACHE_MISS.inc()
         annotate_span({AUTH_CLIENT_CACHE: "miss"})
-        principal = await self._call_with_retries(
+        principal = await self._ask(
             auth_pb2.ValidateTokenRequest(token=token, required_scopes=required_scopes, audience=audience),
             timeout_s if timeout_s is not None else self._policy.default_timeout_s,
         )
@@ -206,6 +220,19 @@ class AuthClient:
         if self._stub is None:
             self._stub = auth_pb2_grpc.AuthServiceStub(self._open_channel())
         return self._stub
+
+    async def _ask(self, request: auth_pb2.ValidateTokenRequest, budget_s: float) -> Principal:
+        """Ask the auth service (with retries) and count the outcome."""
+        try:
+            principal = await self._call_with_retries(request, budget_s)
+        except RemoteServiceError:
+            CALL_REFUSED.inc()
+            raise
+        except AuthServiceUnavailableError:
+            CALL_UNAVAILABLE.inc()
+            raise
+        CALL_OK.inc()
+        return principal
 
     async def _call_with_retries(self, request: auth_pb2.ValidateTokenRequest, budget_s: float) -> Principal:
         deadline = self._clock() + budget_s
