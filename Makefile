@@ -52,10 +52,17 @@ install: $(VENV)/.installed $(NODE_STAMPS) ## Create the venv, install every dis
 DISTRIBUTIONS := gen/python services/atoms_grpc services/cli clients/python services/auth services/mcp services/agent services/devtools examples/notes
 PY_SOURCES := services clients/python scripts tests examples
 
+# xds-protos (the auth service's Envoy protos) ships an older copy of the OpenTelemetry protos in
+# the same files as opentelemetry-proto: whichever installs last wins, and in a new venv it is
+# the old copy, which the OTLP exporter cannot import (no InstrumentationScope), so a service
+# with tracing on exits at start. The last step puts opentelemetry-proto's own files back.
+OTEL_PROTO_VERSION = $$($(BIN)/python -c 'from importlib.metadata import version; print(version("opentelemetry-proto"))')
+
 $(VENV)/.installed: pyproject.toml $(addsuffix /pyproject.toml,$(DISTRIBUTIONS))
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet $(addprefix -e ,$(DISTRIBUTIONS)) -e '.[dev]'
+	$(BIN)/pip install --quiet --no-deps --force-reinstall "opentelemetry-proto==$(OTEL_PROTO_VERSION)"
 	touch $@
 
 $(JS_DIR)/node_modules/.installed: $(JS_DIR)/package-lock.json
@@ -127,7 +134,7 @@ fuzz: $(VENV)/.installed ## Fuzz the token parser and validator for longer than 
 	ATOMS_FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-20000} $(BIN)/python -m pytest -q -p no:cacheprovider tests/auth/test_token_fuzz.py
 
 .PHONY: bench
-bench: $(VENV)/.installed ## Run the whole benchmark (atoms start-up, ceiling, reference, auth, agent, under load, memory) and print the table; JSON under var/bench/
+bench: $(VENV)/.installed ## Run the whole benchmark (atoms start-up, ceiling, reference, auth, agent, under load, users, tracing, memory) and print the table; JSON under var/bench/
 	$(BIN)/atoms loadgen bench --out-dir var/bench
 
 .PHONY: bench-cli
@@ -137,6 +144,10 @@ bench-cli: $(VENV)/.installed ## The `atoms` program's start-up time (atoms --he
 .PHONY: bench-memory
 bench-memory: $(VENV)/.installed ## The auth service's resident memory after one million distinct tokens (about 9 minutes)
 	$(BIN)/atoms loadgen bench --only memory --memory-tokens 1000000 --out-dir var/bench/memory
+
+.PHONY: bench-tracing
+bench-tracing: $(VENV)/.installed ## The auth service and the agent with tracing off and on (100% sampler, local OTLP receiver), side by side (about 2 minutes)
+	$(BIN)/atoms loadgen bench --only tracing --out-dir var/bench/tracing
 
 .PHONY: bench-users
 bench-users: $(VENV)/.installed ## The agent at scale: 100, 1,000 and 10,000 distinct users, first and repeat calls, the naive design beside (about 3 minutes)

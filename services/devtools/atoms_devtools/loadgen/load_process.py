@@ -44,10 +44,11 @@ class Timeline:
 
 
 class _Recorder:
-    """Latencies and outcomes of the calls that started inside the window."""
+    """Latencies and outcomes of the calls that started inside the window; a count of the others."""
 
     def __init__(self, window_start: float) -> None:
         self.window_start = window_start
+        self.warmup_calls = 0
         self.latencies = array("d")
         self.outcomes: dict[tuple[str, str], int] = {}
         self.last_end = window_start
@@ -55,6 +56,7 @@ class _Recorder:
 
     def record(self, started: float, ended: float, expect: str, code: str) -> None:
         if started < self.window_start:
+            self.warmup_calls += 1
             return
         self.latencies.append(ended - started)
         key = (expect, code)
@@ -104,6 +106,7 @@ async def _run(spec: LoadSpec, part: int, ready: Any, go: Any, start_at: Any) ->
         window_s=max(0.0, window_end - timeline.window_start),
         cpu_s=cpu_s,
         exhausted=recorder.exhausted,
+        warmup_calls=recorder.warmup_calls,
     )
 
 

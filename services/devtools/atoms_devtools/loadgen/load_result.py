@@ -21,6 +21,7 @@ class ProcessOutcome:
     window_s: float
     cpu_s: float
     exhausted: bool = False
+    warmup_calls: int = 0
 
 
 @dataclass(slots=True)
@@ -49,6 +50,7 @@ class LoadResult:
     labels: dict[str, str] = field(default_factory=dict)
     server_cpu_s: float | None = None
     server_cpu_us_per_call: float | None = None
+    warmup_calls: int = 0  # calls sent before the window opened (not in `calls`)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def add_server_cpu(self, cpu_s: float) -> None:
@@ -128,6 +130,7 @@ def merge(
         tokens_exhausted=any(part.exhausted for part in parts),
         finished_at=datetime.now(UTC).isoformat(timespec="seconds"),
         labels=dict(labels),
+        warmup_calls=sum(part.warmup_calls for part in parts),
     )
 
 

@@ -3,7 +3,10 @@
 It serves `opentelemetry.proto.collector.trace.v1.TraceService/Export`, the protocol the
 services' OTLP exporters speak to a real OpenTelemetry Collector, so `make demo` can print the
 trace of its chat call and the tests can check spans from every process without one. It keeps
-at most `max_spans` spans (the oldest go first); nothing is written anywhere.
+at most `max_spans` spans (the oldest go first) and counts every span by its `service.name`;
+with `max_spans=0` it only counts, which is what a benchmark that sends thousands of spans a
+second needs (`receiver_process.ReceiverProcess` runs it so, in a process of its own). Nothing
+is written anywhere.
 """
 
 from __future__ import annotations
@@ -63,6 +66,7 @@ class OtlpTraceReceiver(trace_service_pb2_grpc.TraceServiceServicer):
 
     def __init__(self, *, max_spans: int = DEFAULT_MAX_SPANS) -> None:
         self._spans: collections.deque[ReceivedSpan] = collections.deque(maxlen=max_spans)
+        self._counts: collections.Counter[str] = collections.Counter()
         self._arrived = asyncio.Condition()
         self._server: grpc.aio.Server | None = None
         self.port: int | None = None
@@ -74,14 +78,11 @@ class OtlpTraceReceiver(trace_service_pb2_grpc.TraceServiceServicer):
             raise RuntimeError("the receiver is not started")
         return f"http://127.0.0.1:{self.port}"
 
-    def exporter_environment(self, *, batch_delay_ms: int = 100) -> dict[str, str]:
+    def exporter_environment(
+        self, *, batch_delay_ms: int = 100, sampler: str = "parentbased_always_on"
+    ) -> dict[str, str]:
         """The OTEL_* variables that turn a service's tracing on and send its spans here quickly."""
-        return {
-            "OTEL_EXPORTER_OTLP_ENDPOINT": self.endpoint,
-            "OTEL_EXPORTER_OTLP_INSECURE": "true",
-            "OTEL_TRACES_SAMPLER": "parentbased_always_on",
-            "OTEL_BSP_SCHEDULE_DELAY": str(batch_delay_ms),
-        }
+        return exporter_environment(self.endpoint, batch_delay_ms=batch_delay_ms, sampler=sampler)
 
     async def start(self, port: int = 0) -> int:
         """Listen on 127.0.0.1 (`port` 0 picks a free one); return the port."""
@@ -101,7 +102,12 @@ class OtlpTraceReceiver(trace_service_pb2_grpc.TraceServiceServicer):
     async def Export(
         self, request: trace_service_pb2.ExportTraceServiceRequest, context: grpc.aio.ServicerContext
     ) -> trace_service_pb2.ExportTraceServiceResponse:
-        """Keep the request's spans; wake whoever waits for them."""
+        """Count the request's spans, keep them (unless `max_spans` is 0); wake whoever waits."""
+        for resource_spans in request.resource_spans:
+            service = _service_name(resource_spans.resource.attributes)
+            self._counts[service] += sum(len(scope_spans.spans) for scope_spans in resource_spans.scope_spans)
+        if self._spans.maxlen == 0:
+            return trace_service_pb2.ExportTraceServiceResponse()
         received = [
             _received(span, _service_name(resource_spans.resource.attributes))
             for resource_spans in request.resource_spans
@@ -112,6 +118,10 @@ class OtlpTraceReceiver(trace_service_pb2_grpc.TraceServiceServicer):
             self._spans.extend(received)
             self._arrived.notify_all()
         return trace_service_pb2.ExportTraceServiceResponse()
+
+    def span_counts(self) -> dict[str, int]:
+        """Spans received so far by `service.name`, kept or not."""
+        return dict(self._counts)
 
     def spans(self, trace_id: str | None = None) -> list[ReceivedSpan]:
         """The spans received so far, of one trace when `trace_id` is given, in arrival order."""
@@ -134,6 +144,25 @@ class OtlpTraceReceiver(trace_service_pb2_grpc.TraceServiceServicer):
                 f"trace {trace_id} is not complete after {timeout_s} s; spans: {seen}"
             ) from None
         return self.spans(trace_id)
+
+
+def exporter_environment(
+    endpoint: str, *, batch_delay_ms: int = 100, sampler: str = "parentbased_always_on"
+) -> dict[str, str]:
+    """The OTEL_* variables that turn a service's tracing on and send its spans to `endpoint`.
+
+    Args:
+        endpoint: the receiver's `http://127.0.0.1:PORT` (OTLP over gRPC, no TLS).
+        batch_delay_ms: `OTEL_BSP_SCHEDULE_DELAY`, the longest a finished span waits in its
+            process's batch (a full batch of 512 goes at once).
+        sampler: `OTEL_TRACES_SAMPLER`.
+    """
+    return {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
+        "OTEL_EXPORTER_OTLP_INSECURE": "true",
+        "OTEL_TRACES_SAMPLER": sampler,
+        "OTEL_BSP_SCHEDULE_DELAY": str(batch_delay_ms),
+    }
 
 
 def _service_name(attributes: Sequence[common_pb2.KeyValue]) -> str:

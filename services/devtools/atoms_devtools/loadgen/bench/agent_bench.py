@@ -20,7 +20,7 @@ from atoms_devtools.loadgen.bench.bench_plan import BenchPlan, BenchReport
 from atoms_devtools.loadgen.bench.bench_stack import BenchStack
 from atoms_devtools.loadgen.bench.token_pools import mint_tokens
 
-_WARMUP_CALLS = 20
+WARMUP_CALLS = 20
 
 
 async def run_agent_vs_direct(
@@ -47,7 +47,7 @@ async def run_agent_vs_direct(
         ("direct MCP call_tool(whoami)", direct_ms),
         ("agent CallTool(whoami)", agent_ms),
     ):
-        summaries[name] = summary = _summary(latencies)
+        summaries[name] = summary = summarize_latencies(latencies)
         rows.append([name, str(len(latencies)), *(f"{summary[k]:.2f}" for k in ("p50", "p90", "p99", "max"))])
     ratio = summaries["agent CallTool(whoami)"]["p50"] / summaries["direct MCP call_tool(whoami)"]["p50"]
     rows[-1].append(f"{ratio:.2f}")
@@ -62,7 +62,7 @@ async def run_agent_vs_direct(
 
 
 async def _sequential(call: Callable[[], Awaitable[Any]], count: int) -> list[float]:
-    for _ in range(_WARMUP_CALLS):
+    for _ in range(WARMUP_CALLS):
         await call()
     latencies = []
     for _ in range(count):
@@ -72,7 +72,8 @@ async def _sequential(call: Callable[[], Awaitable[Any]], count: int) -> list[fl
     return latencies
 
 
-def _summary(latencies: list[float]) -> dict[str, float]:
+def summarize_latencies(latencies: list[float]) -> dict[str, float]:
+    """p50, p90, p99 and max of latencies in ms (nearest rank)."""
     ordered = sorted(latencies)
 
     def rank(percent: float) -> float:

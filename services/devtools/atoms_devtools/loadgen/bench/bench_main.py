@@ -4,8 +4,9 @@ Order: the `atoms` program's start-up time, alone; then the emulator and the ser
 start; tokens are minted before any measurement (so
 minting never competes with one); then ValidateToken closed loop, open loop, workers; the
 key rotation and random kids; the agent stack (agent against direct MCP, then the auth
-restart); the agent at scale (many distinct users, with its own MCP service and agent); last
-the memory run with its own fresh auth service. Results go to
+restart); the agent at scale (many distinct users, with its own MCP service and agent); tracing
+off and on (its own auth services, MCP services and agents, and an OTLP receiver); last the
+memory run with its own fresh auth service. Results go to
 `var/bench/bench-<time>.json` and `var/bench/latest.json`; each load run also writes its own.
 """
 
@@ -26,6 +27,7 @@ from atoms_devtools.loadgen.bench import (
     agent_bench,
     cli_startup_bench,
     memory_bench,
+    tracing_bench,
     under_load_bench,
     users_bench,
     validate_token_bench,
@@ -34,7 +36,7 @@ from atoms_devtools.loadgen.bench.bench_plan import BenchPlan, BenchReport
 from atoms_devtools.loadgen.bench.bench_stack import BenchStack
 from atoms_devtools.loadgen.bench.bench_table import render
 
-SECTIONS = ("cli", "validate", "workers", "under-load", "agent", "users", "memory")
+SECTIONS = ("cli", "validate", "workers", "under-load", "agent", "users", "tracing", "memory")
 
 
 def run_bench(*, quick: bool, memory_tokens: int | None, only: str | None, out_dir: Path) -> int:
@@ -100,6 +102,8 @@ async def _run(plan: BenchPlan, report: BenchReport, wanted: set[str]) -> None:
                 )
         if "users" in wanted:
             await users_bench.run_users(report, plan, stack=stack, auth=auth)
+        if "tracing" in wanted:
+            await tracing_bench.run_tracing(report, plan, stack=stack)
         if "memory" in wanted:
             await memory_bench.run_memory(report, plan, stack=stack)
     finally:

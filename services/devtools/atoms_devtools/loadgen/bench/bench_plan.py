@@ -37,6 +37,8 @@ class BenchPlan:
     users_repeat_s: float = 30.0  # every row's repeat calls run this long, cycling over its users
     naive_calls: int = 300
     cli_runs: int = 15  # runs of each `atoms` command in the start-up section
+    tracing_rounds: int = 2  # off-then-on pairs of the tracing section, the order alternating
+    tracing_batch_delay_ms: int = 500  # OTEL_BSP_SCHEDULE_DELAY of the traced services
 
     @classmethod
     def quick(cls) -> BenchPlan:
@@ -57,6 +59,8 @@ class BenchPlan:
             users_repeat_s=0.5,
             naive_calls=5,
             cli_runs=2,
+            tracing_rounds=1,
+            tracing_batch_delay_ms=100,
         )
 
     def with_memory_tokens(self, count: int | None) -> BenchPlan:

@@ -21,7 +21,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from atoms_devtools.demo.child_process import ServiceProcess
 
 BENCH_CLIENT_ID = "client_bench"
-_INHERITED_PREFIXES = ("ATOMS_", "WORKOS_", "AUTHKIT_", "FASTMCP_SERVER_AUTH")
+# Not passed on from the bench's own environment: the stack sets what it needs. OTEL_ too, so
+# that a shell with tracing variables cannot turn tracing on in a measurement that says "off".
+_INHERITED_PREFIXES = ("ATOMS_", "WORKOS_", "AUTHKIT_", "FASTMCP_SERVER_AUTH", "OTEL_")
 
 
 @dataclass
@@ -123,10 +125,17 @@ class BenchStack:
 
     async def start_mcp(self, auth: AuthHandle) -> str:
         """Start the Atoms MCP service against `auth`; return its MCP URL."""
+        url, _ = await self.start_mcp_server(auth)
+        return url
+
+    async def start_mcp_server(
+        self, auth: AuthHandle, *, name: str = "atoms-mcp", env: dict[str, str] | None = None
+    ) -> tuple[str, ServiceProcess]:
+        """Start the Atoms MCP service against `auth` (`env` added); return its MCP URL and process."""
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         process = await self._start(
-            "atoms-mcp",
+            name,
             "mcp",
             "serve",
             "--port",
@@ -135,20 +144,21 @@ class BenchStack:
                 "ATOMS_MCP_BASE_URL": base,
                 "AUTHKIT_DOMAIN": self.issuer,
                 "ATOMS_AUTH_ADDR": auth.address,
-                "ATOMS_MCP_DATABASE_URL": f"sqlite+aiosqlite:///{self.workdir / 'atoms.db'}",
+                "ATOMS_MCP_DATABASE_URL": f"sqlite+aiosqlite:///{self.workdir / f'{name}.db'}",
+                **(env or {}),
             },
         )
         await process.wait_for(r"(Atoms MCP service listening)")
-        return f"{base}/api/mcp"
+        return f"{base}/api/mcp", process
 
     async def start_agent(self, auth: AuthHandle, mcp_url: str) -> str:
         """Start the agent against `auth` and the MCP service; return its gRPC address."""
         return (await self.start_agent_server(auth, mcp_url)).address
 
     async def start_agent_server(
-        self, auth: AuthHandle, mcp_url: str, *, name: str = "agent"
+        self, auth: AuthHandle, mcp_url: str, *, name: str = "agent", env: dict[str, str] | None = None
     ) -> ServerHandle:
-        """Start the agent against `auth` and the MCP service; return its process and gRPC port."""
+        """Start the agent against `auth` and the MCP service (`env` added); return its process and port."""
         process = await self._start(
             name,
             "agent",
@@ -161,6 +171,7 @@ class BenchStack:
                 "ATOMS_AUTH_ADDR": auth.address,
                 "ATOMS_MCP_URL": mcp_url,
                 "ATOMS_AGENT_DATABASE_URL": f"sqlite+aiosqlite:///{self.workdir / f'{name}.db'}",
+                **(env or {}),
             },
         )
         return ServerHandle(process, int((await process.wait_for(r'"grpc_port": (\d+)')).group(1)))
