@@ -181,3 +181,30 @@ async def test_the_agent_and_mcp_log_lines_of_a_call_carry_its_request_id_and_tr
     assert any(line["message"] == "POST /api/mcp 200" for line in mcp_lines)
     # Every line written for the call is inside one of its spans: all carry the call's trace id.
     assert {line.get("trace_id") for line in agent_lines + mcp_lines} == {trace_id}
+
+
+async def test_a_chat_on_the_agents_http_face_is_one_trace_down_to_the_mcp_tool(traced: TracedStack) -> None:
+    user = await _signed_in(traced.stack, "ada@acme.test")
+    trace_id, caller_span_id = secrets.token_hex(16), secrets.token_hex(8)
+    async with httpx.AsyncClient(timeout=30) as http:
+        response = await http.post(
+            f"{traced.stack.agent_http_url}/v1/chat/completions",
+            headers={
+                "authorization": f"Bearer {user.access_token}",
+                "traceparent": f"00-{trace_id}-{caller_span_id}-01",
+            },
+            json={"messages": [{"role": "user", "content": "who am I?"}]},
+        )
+    assert response.status_code == 200
+    spans = await traced.traces.wait_for_trace(
+        trace_id, lambda spans: every_hop_arrived(spans, root_service=AGENT), timeout_s=20
+    )
+    print("\n".join(render_trace_tree(spans)))
+
+    chat = _one(spans, AGENT, "POST /v1/chat/completions", "SERVER")
+    assert chat.parent_span_id == caller_span_id
+    assert chat.attributes["atoms.request_id"] == response.headers["x-request-id"]
+    tool_call = _one(spans, AGENT, "tools/call whoami", "CLIENT")
+    mcp_requests = _children(spans, tool_call)
+    assert {(span.service, span.name) for span in mcp_requests} == {(MCP, "POST /api/mcp")}
+    assert {span.service for span in spans} >= {AGENT, MCP, AUTH}
