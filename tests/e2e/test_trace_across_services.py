@@ -127,6 +127,8 @@ async def test_one_tool_call_is_one_trace_across_agent_mcp_and_auth_with_the_rig
     assert {(span.service, span.name, span.kind) for span in mcp_requests} == {
         (MCP, "POST /api/mcp", "SERVER")
     }
+    # The agent passed its request id on: the MCP's spans (and log lines) carry it.
+    assert {span.attributes["atoms.request_id"] for span in mcp_requests} == {"req-trace-first"}
 
     # MCP: the token's validation (MCP CLIENT -> auth SERVER) under one of its HTTP spans,
     mcp_asks = _one(spans, MCP, VALIDATE_TOKEN, "CLIENT")
