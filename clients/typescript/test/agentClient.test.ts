@@ -96,6 +96,30 @@ describe("AgentClient requests", () => {
     assert.deepEqual(seen?.body, { messages: MESSAGES, model: "m", stream: false });
   });
 
+  test("sends on the trace context and request id it is given, and nothing else", async () => {
+    const fetch = fakeFetch(() => json(COMPLETION));
+    const client = new AgentClient({ baseUrl: "http://agent.test", session: () => ({ accessToken: TOKEN }), fetch });
+    const traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    await client.createChatCompletion(
+      { messages: MESSAGES },
+      {
+        propagate: {
+          traceparent,
+          "X-Request-Id": "req-web-1",
+          authorization: "Bearer someone-else",
+          cookie: "session=1",
+          tracestate: "bad\r\nx-injected: 1",
+        },
+      },
+    );
+    const [seen] = fetch.seen;
+    assert.equal(seen?.headers.get("traceparent"), traceparent);
+    assert.equal(seen?.headers.get("x-request-id"), "req-web-1");
+    assert.equal(seen?.headers.get("authorization"), `Bearer ${TOKEN}`);
+    assert.equal(seen?.headers.get("cookie"), null);
+    assert.equal(seen?.headers.get("tracestate"), null);
+  });
+
   test("sends no Authorization header when the session has no token", async () => {
     const fetch = fakeFetch(() => json(COMPLETION));
     const client = new AgentClient({ baseUrl: "http://agent.test", session: () => undefined, fetch });

@@ -84,6 +84,9 @@ class HttpFaceMiddleware:
                 status = int(message["status"])
                 headers = [pair for pair in message.get("headers", []) if pair[0].lower() != _HEADER]
                 message["headers"] = [*headers, (_HEADER, request_id.encode("ascii"))]
+                if tracing_enabled():
+                    # Now, while the SERVER span records: it ends with the last body message.
+                    self._name_span(scope, request_id)
             await send(message)
 
         try:
@@ -92,13 +95,15 @@ class HttpFaceMiddleware:
             elapsed_s = time.perf_counter() - started
             route = route_of(scope, self.known_paths)
             record_http_request(self.service, scope, route, status, elapsed_s)
-            if tracing_enabled():
-                attributes = {"http.route": route, REQUEST_ID: request_id}
-                if reason := error_reason_of(scope):
-                    attributes[ERROR_REASON] = reason
-                name_server_span(f"{scope.get('method', '')} {route}", attributes)
             self._log(scope, route, status, elapsed_s)
             request_id_var.reset(reset)
+
+    def _name_span(self, scope: Scope, request_id: str) -> None:
+        route = route_of(scope, self.known_paths)
+        attributes: dict[str, str | int | bool] = {"http.route": route, REQUEST_ID: request_id}
+        if reason := error_reason_of(scope):
+            attributes[ERROR_REASON] = reason
+        name_server_span(f"{scope.get('method', '')} {route}", attributes)
 
     def _request_id_of(self, scope: Scope) -> str:
         for name, value in scope.get("headers", ()):

@@ -13,7 +13,8 @@ set. When tracing is on, the community OpenTelemetry instrumentations do the pro
 
 What a span may carry is what an operator needs and nothing secret: service, method, status,
 the error reason, cache hit or miss, a token's fingerprint (`token_fingerprint`), never a
-token, and no request or response header (Authorization included) is ever recorded.
+token. No header is recorded unless an operator names it in
+OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_*, and then Authorization and cookies are redacted.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from typing import TYPE_CHECKING, Any
 
 import grpc
 from opentelemetry import propagate, trace
-from opentelemetry.trace import SpanKind, Status, StatusCode
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -63,16 +63,6 @@ def annotate_span(attributes: Mapping[str, str | int | bool]) -> None:
     span = trace.get_current_span()
     if span.is_recording():
         span.set_attributes(attributes)
-
-
-def mark_span_error(reason: str, description: str = "") -> None:
-    """Mark the current span failed, with the error's reason (an ErrorInfo-style name)."""
-    if not _enabled:
-        return
-    span = trace.get_current_span()
-    if span.is_recording():
-        span.set_attribute(ERROR_REASON, reason)
-        span.set_status(Status(StatusCode.ERROR, description or reason))
 
 
 def current_trace_ids() -> tuple[str, str] | None:
@@ -126,13 +116,16 @@ def _not_probes() -> Any:
     )
 
 
-def add_tracing_middleware(app: Starlette, *, known_paths: Sequence[str] = ()) -> None:
+def add_tracing_middleware(
+    app: Starlette, *, known_paths: Sequence[str] = (), tracer_provider: Any = None
+) -> None:
     """Put OpenTelemetry's ASGI middleware outermost in `app` (a SERVER span per request); no-op when off.
 
     The span is named by method and path for `known_paths`, by method alone otherwise (a scan
     of random paths must not make new span names); `HttpFaceMiddleware` renames it after the
-    matched route. No header is recorded, whatever OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_*
-    says about Authorization or cookies.
+    matched route. Headers are recorded only when OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_*
+    names them, and Authorization and cookies then as `[REDACTED]`. `tracer_provider`: the
+    global one unless given (tests).
     """
     if not _enabled:
         return
@@ -150,6 +143,7 @@ def add_tracing_middleware(app: Starlette, *, known_paths: Sequence[str] = ()) -
         default_span_details=span_details,
         http_capture_headers_sanitize_fields=_SECRET_HEADERS,
         exclude_spans=["receive", "send"],
+        tracer_provider=tracer_provider,
     )
 
 
@@ -183,14 +177,12 @@ __all__ = [
     "PRINCIPAL_KIND",
     "REQUEST_ID",
     "TOKEN_FINGERPRINT",
-    "SpanKind",
     "add_tracing_middleware",
     "annotate_span",
     "client_interceptors",
     "current_trace_ids",
     "inject_trace_headers",
     "instrument_httpx_client",
-    "mark_span_error",
     "name_server_span",
     "server_interceptors",
     "set_tracing_enabled",

@@ -115,9 +115,33 @@ def read_tracing_settings(default_service_name: str) -> TracingSettings:
     """What the process environment asks for; an entry point calls it with its other settings.
 
     Raises:
-        SettingsError: an unsupported exporter or protocol is asked for.
+        SettingsError: an unsupported exporter or protocol is asked for, or the OTLP exporter
+            cannot be loaded in this installation.
     """
-    return TracingSettings.from_environment(default_service_name, os.environ)
+    settings = TracingSettings.from_environment(default_service_name, os.environ)
+    if "otlp" in settings.exporters:
+        check_otlp_exporter()
+    return settings
+
+
+def check_otlp_exporter() -> None:
+    """Load the OTLP/gRPC exporter, or say why it cannot be loaded.
+
+    xds-protos (the auth service's Envoy protos) ships an older copy of the OpenTelemetry
+    protos in the same files as opentelemetry-proto; installed after it, that copy breaks the
+    exporter (`make install` puts opentelemetry-proto's files back).
+
+    Raises:
+        SettingsError: the exporter does not load.
+    """
+    try:
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter  # noqa: F401
+    except ImportError as err:
+        raise SettingsError(
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            f"the OTLP exporter cannot be loaded ({err}); the OpenTelemetry protos were replaced by "
+            "another package's copy: pip install --no-deps --force-reinstall opentelemetry-proto",
+        ) from err
 
 
 def start_tracing(

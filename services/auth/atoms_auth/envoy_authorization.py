@@ -41,6 +41,7 @@ from atoms_grpc.status_mapping import error_reason_var
 ENVOY_AUTHORIZATION_SERVICE_NAME = external_auth_pb2.DESCRIPTOR.services_by_name["Authorization"].full_name
 
 AUTHORIZATION_HEADER = "authorization"
+REQUEST_ID_HEADER = "x-request-id"
 SUBJECT_HEADER = "x-atoms-subject"
 ORG_ID_HEADER = "x-atoms-org-id"
 PRINCIPAL_KIND_HEADER = "x-atoms-principal-kind"
@@ -112,10 +113,11 @@ class EnvoyAuthorizationServicer(external_auth_pb2_grpc.AuthorizationServicer):
     ) -> external_auth_pb2.CheckResponse:
         """Validate the request's bearer token against the route's requirements and decide."""
         http = request.attributes.request.http
-        if is_acceptable_request_id(http.id):
-            # Envoy's x-request-id of the request it asks about: this Check's log lines and
-            # span carry the id the upstream's lines will carry.
-            request_id_var.set(http.id)
+        request_id = header_value(http, REQUEST_ID_HEADER)
+        if is_acceptable_request_id(request_id):
+            # Envoy's x-request-id of the request it asks about (deploy/envoy/envoy.yaml sends
+            # it): this Check's log lines and span carry the id the upstream's lines will carry.
+            request_id_var.set(request_id)
         route = RouteRequirements.from_context_extensions(request.attributes.context_extensions)
         validation = ValidationRequest(
             token=authorization_value(http),
@@ -145,7 +147,12 @@ class EnvoyAuthorizationServicer(external_auth_pb2_grpc.AuthorizationServicer):
 
 
 def authorization_value(http: attribute_context_pb2.AttributeContext.HttpRequest) -> str:
-    """Return the request's `authorization` value ("" when there is none).
+    """Return the request's `authorization` value ("" when there is none); see `header_value`."""
+    return header_value(http, AUTHORIZATION_HEADER)
+
+
+def header_value(http: attribute_context_pb2.AttributeContext.HttpRequest, name: str) -> str:
+    """Return the value of the request's header `name` (lower case; "" when there is none).
 
     Envoy sends the headers either as a map (`headers`, names lower-cased, repeated headers
     joined with ",") or, with `encode_raw_headers`, as `header_map` entries whose value is in
@@ -156,13 +163,13 @@ def authorization_value(http: attribute_context_pb2.AttributeContext.HttpRequest
         values = [
             entry.raw_value.decode("latin-1") if entry.raw_value else entry.value
             for entry in http.header_map.headers
-            if entry.key.lower() == AUTHORIZATION_HEADER
+            if entry.key.lower() == name
         ]
         return ",".join(values)
-    value = http.headers.get(AUTHORIZATION_HEADER)
+    value = http.headers.get(name)
     if value is not None:
         return value
-    return next((v for k, v in http.headers.items() if k.lower() == AUTHORIZATION_HEADER), "")
+    return next((v for k, v in http.headers.items() if k.lower() == name), "")
 
 
 def identity_headers(principal: Principal) -> tuple[dict[str, str], list[str]]:

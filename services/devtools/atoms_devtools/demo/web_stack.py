@@ -101,6 +101,7 @@ async def running_web_stack(
     ports: WebStackPorts = WebStackPorts(),
     access_token_ttl_s: int | None = None,
     next_command: str = "start",
+    tracing_env: Mapping[str, str] | None = None,
 ) -> AsyncIterator[WebStack]:
     """Start the six processes in dependency order; stop them all in reverse order on exit.
 
@@ -109,6 +110,7 @@ async def running_web_stack(
         ports: where each piece listens (0: a free loopback port).
         access_token_ttl_s: the local AuthKit's access-token lifetime (its default when None).
         next_command: `start` (the built app, `next build` first) or `dev`.
+        tracing_env: OTEL_* variables for every process, the web app's included.
 
     Raises:
         WebStackError: a process exited or did not get ready; its log is named.
@@ -116,6 +118,7 @@ async def running_web_stack(
     if not (WEB_DIR / "node_modules" / ".bin" / "next").exists():
         raise WebStackError(f"the web app's packages are not installed: run `npm ci --prefix {WEB_DIR}`")
     base_env = {key: value for key, value in os.environ.items() if key not in _ENV_TO_DROP}
+    base_env.update(tracing_env or {})
     started: list[ServiceProcess] = []
 
     async def start(name: str, *args: str, ready: str, **variables: str) -> str:

@@ -127,6 +127,21 @@ class OtlpTraceReceiver(trace_service_pb2_grpc.TraceServiceServicer):
         """The spans received so far, of one trace when `trace_id` is given, in arrival order."""
         return [span for span in self._spans if trace_id is None or span.trace_id == trace_id]
 
+    async def wait_for_spans(self, condition: SpanCondition, *, timeout_s: float) -> list[ReceivedSpan]:
+        """Wait until every span received so far, together, satisfies `condition`; return them.
+
+        Raises:
+            TimeoutError: it did not within `timeout_s`.
+        """
+        try:
+            async with asyncio.timeout(timeout_s), self._arrived:
+                await self._arrived.wait_for(lambda: condition(self.spans()))
+        except TimeoutError:
+            raise TimeoutError(
+                f"the spans received do not satisfy the condition after {timeout_s} s"
+            ) from None
+        return self.spans()
+
     async def wait_for_trace(
         self, trace_id: str, condition: SpanCondition, *, timeout_s: float
     ) -> list[ReceivedSpan]:

@@ -29,26 +29,35 @@ SHOWN_ATTRIBUTES = (
 )
 
 
-# CLIENT spans to one of our own services: their SERVER span (another process) must arrive too.
-_HOPS_TO_OUR_SERVICES = ("tools/", "/atoms.")
-
-
 def every_hop_arrived(spans: Sequence[ReceivedSpan], *, root_service: str) -> bool:
-    """Whether the trace looks whole: a root from `root_service`, and every call from one of our
-    services to another (an MCP request, an RPC) has the span of the process it reached.
+    """Whether the trace is whole: it has its root, and each hop between our services has both sides.
 
-    A process exports its spans as they end and a caller's span ends after its callee's, so a
-    trace is whole once the root has come and no hop waits for its other side.
+    The root is a SERVER span of `root_service` whose parent is not in the trace (the caller's).
+    An RPC to one of our services (`/atoms.…` CLIENT span) needs the callee's SERVER span; an MCP
+    request (`tools/…` CLIENT span) needs the MCP's HTTP span and, under it, the MCP's own span
+    of the same method. A process exports its spans as they end, and a parent ends after its
+    children, so these spans come last from each process.
     """
     ids = {span.span_id for span in spans}
-    if not any(span.service == root_service and span.parent_span_id not in ids for span in spans):
-        return False
-    parents = {span.parent_span_id for span in spans}
-    return all(
-        span.span_id in parents
+    children: dict[str, list[ReceivedSpan]] = {}
+    for span in spans:
+        children.setdefault(span.parent_span_id, []).append(span)
+    if not any(
+        span.service == root_service and span.kind == "SERVER" and span.parent_span_id not in ids
         for span in spans
-        if span.kind == "CLIENT" and span.name.startswith(_HOPS_TO_OUR_SERVICES)
-    )
+    ):
+        return False
+    for span in spans:
+        if span.kind != "CLIENT":
+            continue
+        remote = [child for child in children.get(span.span_id, []) if child.service != span.service]
+        if span.name.startswith("/atoms.") and not remote:
+            return False
+        if span.name.startswith("tools/") and not any(
+            inner.name == span.name for child in remote for inner in children.get(child.span_id, [])
+        ):
+            return False
+    return True
 
 
 def render_trace_tree(spans: Sequence[ReceivedSpan]) -> list[str]:

@@ -5,6 +5,8 @@
  * `Authorization: Bearer …` (the agent forwards it to the Atoms MCP); it never goes to the page.
  * Nobody signed in: 401 JSON. Every refusal is JSON `{ "error": { "code", "message" } }`; once
  * the answer streams, a failure arrives in-band as `data: {"error": …}`, then `data: [DONE]`.
+ * With tracing on (`src/instrumentation.ts`), the request to the agent carries the route's
+ * `traceparent`: the agent's span of the chat is a child of this route's span.
  */
 import {
   AgentClient,
@@ -18,6 +20,7 @@ import {
 
 import { ChatRequestError, readChatRequest } from "../../../lib/chat/chatRequest";
 import { currentSession } from "../../../lib/mcp/auth";
+import { traceHeaders } from "../../../lib/tracing/propagation";
 import { AGENT_URL_VARIABLE, requiredUrlSetting, SettingError } from "../../../lib/settings";
 
 export const dynamic = "force-dynamic";
@@ -30,7 +33,7 @@ export async function POST(request: Request): Promise<Response> {
   try {
     const agent = new AgentClient({ baseUrl: requiredUrlSetting(AGENT_URL_VARIABLE), session: () => session });
     const messages = await readChatRequest(request);
-    const answer = await agent.streamChatCompletion({ messages }, { signal: request.signal });
+    const answer = await agent.streamChatCompletion({ messages }, { signal: request.signal, propagate: traceHeaders() });
     return new Response(encodeServerSentEvents(withErrorsInBand(answer)), {
       headers: { "content-type": "text/event-stream", "cache-control": "no-store", "x-accel-buffering": "no" },
     });
