@@ -18,12 +18,14 @@ import secrets
 import shutil
 import subprocess
 import sys
+from importlib.metadata import version as _version
 from pathlib import Path
 
 import grpc
 import pytest
 
 from atoms.auth.v1 import auth_pb2, auth_pb2_grpc
+from atoms_devtools.trace_receiver.otlp_receiver import OtlpTraceReceiver
 from tests.support.token_factory import remember
 
 pytestmark = pytest.mark.slow
@@ -139,6 +141,83 @@ async def test_atoms_auth_serve_from_the_auth_distribution_alone_validates_a_tok
         if process.returncode is None:
             process.terminate()
         assert await asyncio.wait_for(process.wait(), timeout=30) == 0
+
+
+_EXPORTER_IMPORT = "from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter"
+
+
+def test_an_auth_only_install_asked_to_trace_loads_the_exporter_or_names_the_fix(
+    auth_only_venv: Path,
+) -> None:
+    """xds-protos carries an older copy of the OpenTelemetry protos in opentelemetry-proto's files.
+
+    Where it was installed last the OTLP exporter cannot load, and `atoms auth serve` asked to
+    trace says so and how to fix it (exit 2); the fix, which services/auth/Dockerfile and
+    `make install` run, makes the exporter load.
+    """
+    python = str(auth_only_venv / "python")
+    loads = subprocess.run([python, "-c", _EXPORTER_IMPORT], capture_output=True, timeout=60, cwd="/")
+    if loads.returncode != 0:
+        refused = subprocess.run(
+            [str(auth_only_venv / "atoms"), "auth", "serve", "--port", "0", "--no-metrics"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=_clean_env(
+                ATOMS_INTERNAL_TOKEN=remember(secrets.token_urlsafe(36)),
+                OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:1",
+            ),
+            cwd="/",
+        )
+        assert refused.returncode == 2, refused.stderr
+        assert "pip install --no-deps --force-reinstall opentelemetry-proto" in refused.stderr
+    _put_opentelemetry_protos_back(auth_only_venv)
+    fixed = subprocess.run(
+        [python, "-c", _EXPORTER_IMPORT], capture_output=True, text=True, timeout=60, cwd="/"
+    )
+    assert fixed.returncode == 0, fixed.stderr
+
+
+def _put_opentelemetry_protos_back(bin_dir: Path) -> None:
+    pinned = f"opentelemetry-proto=={_version('opentelemetry-proto')}"
+    _pip_install(bin_dir, "--no-deps", "--force-reinstall", pinned)
+
+
+async def test_the_auth_service_of_an_auth_only_install_exports_its_spans(auth_only_venv: Path) -> None:
+    _put_opentelemetry_protos_back(auth_only_venv)  # what the image does; a no-op when done
+    receiver = OtlpTraceReceiver()
+    await receiver.start()
+    internal = remember(secrets.token_urlsafe(36))
+    process = await asyncio.create_subprocess_exec(
+        str(auth_only_venv / "atoms"),
+        *("auth", "serve", "--port", "0", "--no-metrics"),
+        stderr=asyncio.subprocess.PIPE,
+        env={**_clean_env(ATOMS_INTERNAL_TOKEN=internal), **receiver.exporter_environment()},
+        cwd="/",
+    )
+    try:
+        assert process.stderr is not None
+        async with asyncio.timeout(60):
+            port = None
+            while port is None:
+                line = (await process.stderr.readline()).decode()
+                assert line, "atoms auth serve exited before it listened"
+                if match := re.search(r'"grpc_port": (\d+)', line):
+                    port = int(match.group(1))
+        trace_id = secrets.token_hex(16)
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            await auth_pb2_grpc.AuthServiceStub(channel).ValidateToken(
+                auth_pb2.ValidateTokenRequest(token=internal),
+                metadata=(("traceparent", f"00-{trace_id}-{secrets.token_hex(8)}-01"),),
+                timeout=10,
+            )
+        (span,) = await receiver.wait_for_trace(trace_id, bool, timeout_s=30)
+        assert (span.service, span.name) == ("atoms-auth", "/atoms.auth.v1.AuthService/ValidateToken")
+    finally:
+        if process.returncode is None:
+            process.terminate()
+        await asyncio.wait_for(process.wait(), timeout=30)
+        await receiver.stop()
 
 
 def test_the_notes_examples_own_tests_pass_with_only_the_kit_installed(tmp_path: Path) -> None:
