@@ -140,6 +140,8 @@ async def test_one_tool_call_is_one_trace_across_agent_mcp_and_auth_with_the_rig
     assert len(fastmcp_tool) == 1
     assert fastmcp_tool[0].parent_span_id in {span.span_id for span in mcp_requests}
 
+    # Health checks (the agent and the MCP ask the auth service's every 2 s) are never traced.
+    assert not [span for span in traced.traces.spans() if span.name.startswith("/grpc.health.")]
     # Every span but the root has its parent in the trace.
     ids = {span.span_id for span in spans}
     assert [span for span in spans if span.parent_span_id not in ids] == [call]

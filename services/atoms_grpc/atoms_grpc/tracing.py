@@ -96,7 +96,7 @@ def server_interceptors() -> tuple[grpc.aio.ServerInterceptor, ...]:
         return ()
     from opentelemetry.instrumentation.grpc import aio_server_interceptor
 
-    return (aio_server_interceptor(filter_=_not_probes()),)  # type: ignore[no-untyped-call]
+    return (aio_server_interceptor(filter_=_not_a_probe),)  # type: ignore[no-untyped-call]
 
 
 def client_interceptors() -> Sequence[grpc.aio.ClientInterceptor]:
@@ -105,15 +105,22 @@ def client_interceptors() -> Sequence[grpc.aio.ClientInterceptor]:
         return ()
     from opentelemetry.instrumentation.grpc import aio_client_interceptors
 
-    return tuple(aio_client_interceptors(filter_=_not_probes()))  # type: ignore[no-untyped-call]
+    return tuple(aio_client_interceptors(filter_=_not_a_probe))  # type: ignore[no-untyped-call]
 
 
-def _not_probes() -> Any:
-    from opentelemetry.instrumentation.grpc import filters
+_PROBE_PREFIXES = ("/grpc.health.", "/grpc.reflection.")
 
-    return filters.negate(
-        filters.any_of(filters.service_prefix("grpc.health."), filters.service_prefix("grpc.reflection."))
-    )
+
+def _not_a_probe(call_details: Any) -> bool:
+    """Whether an RPC is traced: all but health and reflection.
+
+    One `startswith` per RPC: the instrumentation's own filter combinators cost several
+    microseconds per call (they split the method name through nested closures).
+    """
+    method = call_details.method
+    if isinstance(method, bytes):  # grpc gives the client side bytes (grpc/grpc#31092)
+        method = method.decode("ascii", "replace")
+    return not str(method).startswith(_PROBE_PREFIXES)
 
 
 def add_tracing_middleware(
