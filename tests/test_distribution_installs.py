@@ -108,6 +108,17 @@ def test_the_atoms_program_offers_only_the_installed_services_commands(auth_only
     assert re.findall(r"^    (\S+)", result.stdout, flags=re.MULTILINE) == ["auth"], result.stdout
 
 
+async def _listening_port(process: asyncio.subprocess.Process) -> int:
+    """The gRPC port `atoms auth serve` logs once it listens (read from its standard error)."""
+    assert process.stderr is not None
+    async with asyncio.timeout(60):
+        while True:
+            line = (await process.stderr.readline()).decode()
+            assert line, "atoms auth serve exited before it listened"
+            if match := re.search(r'"grpc_port": (\d+)', line):
+                return int(match.group(1))
+
+
 async def test_atoms_auth_serve_from_the_auth_distribution_alone_validates_a_token(
     auth_only_venv: Path,
 ) -> None:
@@ -124,14 +135,7 @@ async def test_atoms_auth_serve_from_the_auth_distribution_alone_validates_a_tok
         cwd="/",
     )
     try:
-        assert process.stderr is not None
-        async with asyncio.timeout(60):
-            port = None
-            while port is None:
-                line = (await process.stderr.readline()).decode()
-                assert line, "atoms auth serve exited before it listened"
-                if match := re.search(r'"grpc_port": (\d+)', line):
-                    port = int(match.group(1))
+        port = await _listening_port(process)
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
             reply = await auth_pb2_grpc.AuthServiceStub(channel).ValidateToken(
                 auth_pb2.ValidateTokenRequest(token=internal), timeout=10
@@ -196,14 +200,7 @@ async def test_the_auth_service_of_an_auth_only_install_exports_its_spans(auth_o
         cwd="/",
     )
     try:
-        assert process.stderr is not None
-        async with asyncio.timeout(60):
-            port = None
-            while port is None:
-                line = (await process.stderr.readline()).decode()
-                assert line, "atoms auth serve exited before it listened"
-                if match := re.search(r'"grpc_port": (\d+)', line):
-                    port = int(match.group(1))
+        port = await _listening_port(process)
         trace_id = secrets.token_hex(16)
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
             await auth_pb2_grpc.AuthServiceStub(channel).ValidateToken(

@@ -1,7 +1,7 @@
 """An HTTP face's SERVER span: named after the route, with the request id, and never a secret header.
 
 The app is the kit's HTTP face (OpenTelemetry's ASGI middleware outside `HttpFaceMiddleware`)
-served on loopback by uvicorn, traced into memory by a tracer provider of the test's own.
+served on loopback by uvicorn (`serving_asgi`), traced into memory by a tracer provider of the test's own.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from atoms_grpc.embedded_http_server import EmbeddedHttpServer
 from atoms_grpc.http_face_middleware import HttpFaceMiddleware
 from atoms_grpc.http_metrics import record_error_reason
 from atoms_grpc.tracing import add_tracing_middleware, set_tracing_enabled
+from tests.support.loopback_http import serving_asgi
 from tests.support.token_factory import remember
 
 pytestmark = pytest.mark.asyncio
@@ -63,14 +63,9 @@ def _app(provider: TracerProvider) -> Starlette:
 
 async def test_the_span_is_named_after_the_route_and_carries_the_request_id_and_reason(spans) -> None:
     provider, exporter = spans
-    server = EmbeddedHttpServer(_app(provider))
-    await server.start()
-    try:
-        async with httpx.AsyncClient(base_url=server.base_url) as http:
-            found = await http.get("/items/apollo", headers={"x-request-id": "req-span-1"})
-            missing = await http.get("/items/missing", headers={"x-request-id": "req-span-2"})
-    finally:
-        await server.stop()
+    async with serving_asgi(_app(provider)) as base_url, httpx.AsyncClient(base_url=base_url) as http:
+        found = await http.get("/items/apollo", headers={"x-request-id": "req-span-1"})
+        missing = await http.get("/items/missing", headers={"x-request-id": "req-span-2"})
     assert (found.status_code, missing.status_code) == (200, 404)
     by_request = {span.attributes["atoms.request_id"]: span for span in exporter.get_finished_spans()}
     assert by_request["req-span-1"].name == "GET /items/{name}"
@@ -81,20 +76,15 @@ async def test_the_span_is_named_after_the_route_and_carries_the_request_id_and_
 
 async def test_no_secret_header_is_recorded_even_when_every_header_is_asked_for(spans) -> None:
     provider, exporter = spans
-    server = EmbeddedHttpServer(_app(provider))
-    await server.start()
-    try:
-        async with httpx.AsyncClient(base_url=server.base_url) as http:
-            await http.get(
-                "/items/apollo",
-                headers={
-                    "authorization": f"Bearer {SECRET}",
-                    "cookie": f"wos-session={SECRET}",
-                    "x-trace-me": "yes",
-                },
-            )
-    finally:
-        await server.stop()
+    async with serving_asgi(_app(provider)) as base_url, httpx.AsyncClient(base_url=base_url) as http:
+        await http.get(
+            "/items/apollo",
+            headers={
+                "authorization": f"Bearer {SECRET}",
+                "cookie": f"wos-session={SECRET}",
+                "x-trace-me": "yes",
+            },
+        )
     (span,) = exporter.get_finished_spans()
     recorded = {key: value for key, value in (span.attributes or {}).items() if "header" in key}
     # The capture is on (a harmless header is recorded), and the secrets are redacted.

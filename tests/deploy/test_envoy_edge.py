@@ -82,9 +82,8 @@ def auth_spans(monkeypatch: pytest.MonkeyPatch) -> Iterator[InMemorySpanExporter
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
-    monkeypatch.setattr(
-        "atoms_auth.server.server_interceptors", lambda: (aio_server_interceptor(tracer_provider=provider),)
-    )
+    traced = (aio_server_interceptor(tracer_provider=provider),)
+    monkeypatch.setattr("atoms_grpc.grpc_service.server_interceptors", lambda: traced)
     set_tracing_enabled(True)
     try:
         yield exporter

@@ -9,7 +9,12 @@ BEARER_SCHEME = "bearer"
 
 def fingerprint_token(token: str) -> str:
     """Return the first 12 hex digits of the token's SHA-256: enough to correlate, useless to replay."""
-    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    return fingerprint_digest(hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest())
+
+
+def fingerprint_digest(digest: bytes) -> str:
+    """The fingerprint of a token whose SHA-256 `digest` is already at hand (no second hash)."""
+    return digest[:6].hex()
 
 
 def strip_bearer(value: str) -> str:

@@ -26,9 +26,13 @@ import logging
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from atoms_grpc.settings_loading import SettingsError
 from atoms_grpc.tracing import set_tracing_enabled
+
+if TYPE_CHECKING:  # the SDK loads only when tracing is on
+    from opentelemetry.sdk.trace import TracerProvider
 
 logger = logging.getLogger(__name__)
 
@@ -96,18 +100,14 @@ class TracingSettings:
 class TracingHandle:
     """The process's tracer provider; `shutdown()` exports what is batched and stops."""
 
-    def __init__(self, provider: object, settings: TracingSettings) -> None:
+    def __init__(self, provider: TracerProvider, settings: TracingSettings) -> None:
         self._provider = provider
         self.settings = settings
 
     def shutdown(self) -> None:
         """Send the batched spans (for up to 5 s) and stop exporting; tracing goes off."""
-        from opentelemetry.sdk.trace import TracerProvider
-
-        provider = self._provider
-        if isinstance(provider, TracerProvider):
-            provider.force_flush(timeout_millis=_FLUSH_ON_EXIT_MS)
-            provider.shutdown()
+        self._provider.force_flush(timeout_millis=_FLUSH_ON_EXIT_MS)
+        self._provider.shutdown()
         set_tracing_enabled(False)
 
 

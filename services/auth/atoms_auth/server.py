@@ -25,13 +25,11 @@ from atoms_auth.servicer import AuthServicer
 from atoms_auth.settings import AuthSettings, CallerAllowList
 from atoms_auth.token_cache import VerifiedTokenCache
 from atoms_auth.token_validator import TokenValidator
-from atoms_grpc.access_log_interceptor import AccessLogInterceptor
+from atoms_grpc.grpc_service import standard_interceptors
 from atoms_grpc.grpc_service_host import GrpcServiceHost
-from atoms_grpc.request_id_interceptor import RequestIdInterceptor
 from atoms_grpc.service_metrics import MetricsEndpoint
 from atoms_grpc.service_runner import run_until_signalled
-from atoms_grpc.status_mapping import StatusMappingInterceptor
-from atoms_grpc.tracing import instrument_httpx_client, server_interceptors
+from atoms_grpc.tracing import instrument_httpx_client
 
 logger = logging.getLogger(__name__)
 
@@ -186,14 +184,9 @@ async def _refresh_quietly(cache: JwksCache) -> None:
 def _interceptors(
     settings: AuthSettings, internal_tokens: InternalTokenRegistry
 ) -> tuple[grpc.aio.ServerInterceptor, ...]:
-    chain: list[grpc.aio.ServerInterceptor] = [
-        # With tracing on (OTEL_*), the SERVER span opens first (its parent is the caller's
-        # `traceparent`, Envoy's for Check): every log line of the RPC carries its ids.
-        *server_interceptors(),
-        RequestIdInterceptor(),  # every later log line carries the id
-        AccessLogInterceptor(),  # sees the final status, including mapped errors
-        StatusMappingInterceptor(),  # the only place exceptions become statuses
-    ]
+    # The kit's chain without authentication (the auth service has no one to ask): tracing
+    # when on (the caller's `traceparent`, Envoy's for Check), request id, access log, status mapping.
+    chain = list(standard_interceptors(None, audience=""))
     allowed = CallerAllowList.parse(settings.allowed_callers)
     if allowed.enabled:
         chain.append(CallerPolicyInterceptor(allowed, internal_tokens))  # inside: its refusals are mapped

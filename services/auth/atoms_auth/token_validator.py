@@ -31,7 +31,7 @@ from atoms_auth.jwt_verifier import JwtVerifier
 from atoms_auth.token_cache import AcceptedToken, VerifiedTokenCache
 from atoms_grpc.line_budget import LineBudget
 from atoms_grpc.principal import Principal
-from atoms_grpc.token_fingerprint import fingerprint_token, strip_bearer
+from atoms_grpc.token_fingerprint import fingerprint_digest, fingerprint_token, strip_bearer
 from atoms_grpc.tracing import (
     AUTH_TOKEN_CACHE,
     PRINCIPAL_KIND,
@@ -63,6 +63,7 @@ class _Acceptance:
     accepted: AcceptedToken
     principal: Principal | None
     kind: str
+    cache: str  # the verified-token cache: "hit", "miss", or "none" (internal tokens never go there)
 
 
 class TokenValidator:
@@ -102,7 +103,8 @@ class TokenValidator:
         try:
             _check_request_bounds(request)
             token = self._extract_token(request.token)
-            acceptance = await self._verify(token)
+            digest = token_digest(token)
+            acceptance = await self._verify(token, digest)
             _check_audience(acceptance.accepted, request.audience)
             if request.required_scopes:
                 _check_scopes(acceptance.accepted, request.required_scopes)
@@ -116,12 +118,9 @@ class TokenValidator:
         if tracing_enabled():
             annotate_span(
                 {
-                    TOKEN_FINGERPRINT: fingerprint_token(token),
+                    TOKEN_FINGERPRINT: fingerprint_digest(digest),
                     PRINCIPAL_KIND: acceptance.kind,
-                    # Internal tokens are matched by digest, never cached.
-                    AUTH_TOKEN_CACHE: "none"
-                    if acceptance.kind == "internal"
-                    else ("hit" if acceptance.principal is None else "miss"),
+                    AUTH_TOKEN_CACHE: acceptance.cache,
                 }
             )
         return acceptance
@@ -137,16 +136,15 @@ class TokenValidator:
             raise TokenTooLargeError(size, self._max_token_bytes)
         return token
 
-    async def _verify(self, token: str) -> _Acceptance:
-        digest = token_digest(token)
+    async def _verify(self, token: str, digest: bytes) -> _Acceptance:
         internal = self._internal_tokens.match_digest(digest)
         if internal is not None:
-            return _Acceptance(internal.accepted, internal.principal, "internal")
+            return _Acceptance(internal.accepted, internal.principal, "internal", "none")
         cached = self._token_cache.get(digest)
         if cached is not None:
-            return _Acceptance(cached, None, "user")
+            return _Acceptance(cached, None, "user", "hit")
         verified = await self._jwt_verifier.verify(token)
-        return _Acceptance(self._token_cache.put(digest, verified), verified.principal, "user")
+        return _Acceptance(self._token_cache.put(digest, verified), verified.principal, "user", "miss")
 
     def _count(self, kind: str, outcome: str) -> None:
         counter = self._outcomes.get((kind, outcome))

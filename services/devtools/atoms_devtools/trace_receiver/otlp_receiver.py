@@ -103,17 +103,16 @@ class OtlpTraceReceiver(trace_service_pb2_grpc.TraceServiceServicer):
         self, request: trace_service_pb2.ExportTraceServiceRequest, context: grpc.aio.ServicerContext
     ) -> trace_service_pb2.ExportTraceServiceResponse:
         """Count the request's spans, keep them (unless `max_spans` is 0); wake whoever waits."""
+        keep = self._spans.maxlen != 0
+        received: list[ReceivedSpan] = []
         for resource_spans in request.resource_spans:
             service = _service_name(resource_spans.resource.attributes)
-            self._counts[service] += sum(len(scope_spans.spans) for scope_spans in resource_spans.scope_spans)
-        if self._spans.maxlen == 0:
+            for scope_spans in resource_spans.scope_spans:
+                self._counts[service] += len(scope_spans.spans)
+                if keep:
+                    received.extend(_received(span, service) for span in scope_spans.spans)
+        if not keep:
             return trace_service_pb2.ExportTraceServiceResponse()
-        received = [
-            _received(span, _service_name(resource_spans.resource.attributes))
-            for resource_spans in request.resource_spans
-            for scope_spans in resource_spans.scope_spans
-            for span in scope_spans.spans
-        ]
         async with self._arrived:
             self._spans.extend(received)
             self._arrived.notify_all()
@@ -133,14 +132,7 @@ class OtlpTraceReceiver(trace_service_pb2_grpc.TraceServiceServicer):
         Raises:
             TimeoutError: it did not within `timeout_s`.
         """
-        try:
-            async with asyncio.timeout(timeout_s), self._arrived:
-                await self._arrived.wait_for(lambda: condition(self.spans()))
-        except TimeoutError:
-            raise TimeoutError(
-                f"the spans received do not satisfy the condition after {timeout_s} s"
-            ) from None
-        return self.spans()
+        return await self._wait(None, condition, timeout_s)
 
     async def wait_for_trace(
         self, trace_id: str, condition: SpanCondition, *, timeout_s: float
@@ -150,13 +142,19 @@ class OtlpTraceReceiver(trace_service_pb2_grpc.TraceServiceServicer):
         Raises:
             TimeoutError: they did not within `timeout_s` (the message lists what came).
         """
+        return await self._wait(trace_id, condition, timeout_s)
+
+    async def _wait(
+        self, trace_id: str | None, condition: SpanCondition, timeout_s: float
+    ) -> list[ReceivedSpan]:
         try:
             async with asyncio.timeout(timeout_s), self._arrived:
                 await self._arrived.wait_for(lambda: condition(self.spans(trace_id)))
         except TimeoutError:
-            seen = ", ".join(f"{span.service}:{span.name}" for span in self.spans(trace_id)) or "none"
+            seen = ", ".join(f"{span.service}:{span.name}" for span in self.spans(trace_id)[:50]) or "none"
+            what = f"trace {trace_id}" if trace_id else "the spans received"
             raise TimeoutError(
-                f"trace {trace_id} is not complete after {timeout_s} s; spans: {seen}"
+                f"{what}: the condition does not hold after {timeout_s} s; spans: {seen}"
             ) from None
         return self.spans(trace_id)
 
